@@ -158,7 +158,8 @@ def _text(appeal_type, policy, ack_days, due, warn, longest, ack, provisional) -
         f"签收期限：{_stamp(ack.due_at)}（{ack_days} 个工作日）",
         f"答复期限：{_stamp(due.due_at)}",
         f"预警时间：{_stamp(warn)}（到期前 {policy.warn_before_days} 个工作日）",
-        f"最长延期后期限：{_stamp(longest.due_at)}（最多延期 {policy.max_extension_days} 个工作日）",
+        f"最长延期后期限：{_stamp(longest.due_at)}"
+        f"（最多延期 {policy.max_extension_days} 个工作日）",
     ]
     if provisional:
         lines.append("注意：期限涉及尚未收录官方放假安排的年份，暂按周一至周五推算，属暂定期限。")

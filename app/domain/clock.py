@@ -161,7 +161,7 @@ def _paused_dates(paused: Iterable[tuple[datetime, datetime]]) -> set[date]:
     for begin, end in paused:
         first, last = to_local(begin).date(), to_local(end).date()
         if end < begin:
-            raise ValueError(f"pause ends before it begins: {begin.isoformat()} > {end.isoformat()}")
+            raise ValueError(f"pause ends before it begins: {begin.isoformat()} > {end}")
         d = first
         while d < last:
             d += _ONE_DAY
@@ -281,13 +281,22 @@ _TOP_KEYS = {"confirmed_years", "overrides"}
 _ENTRY_KEYS = {"date", "working", "reason"}
 
 
+class _DatesAsTextLoader(yaml.SafeLoader):
+    """Leaves dates as text so a bad one is reported with its entry, not as a YAML error."""
+
+
+_DatesAsTextLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+)
+
+
 def _read_yaml(path: Path) -> object:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise RulesError([(str(path), "(file)", f"cannot read: {e.strerror or e}")]) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_DatesAsTextLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as e:
         raise RulesError([(str(path), "(file)", f"not valid YAML: {e}")]) from None
 
@@ -303,7 +312,9 @@ def _parse_calendar(path: Path) -> tuple[dict[date, DayOverride], frozenset[int]
     for key in sorted(set(map(str, data)) - _TOP_KEYS):
         problems.append((file, key, f"unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})"))
 
-    years = data.get("confirmed_years") or []
+    years = data.get("confirmed_years")
+    if years is None:
+        years = []
     confirmed: set[int] = set()
     if not isinstance(years, list):
         problems.append((file, "confirmed_years", "expected a list of years"))
@@ -314,7 +325,9 @@ def _parse_calendar(path: Path) -> tuple[dict[date, DayOverride], frozenset[int]
             else:
                 confirmed.add(y)
 
-    entries = data.get("overrides") or []
+    entries = data.get("overrides")
+    if entries is None:
+        entries = []
     overrides: dict[date, DayOverride] = {}
     first_seen: dict[date, str] = {}
     if not isinstance(entries, list):
@@ -347,9 +360,10 @@ def _parse_calendar(path: Path) -> tuple[dict[date, DayOverride], frozenset[int]
             problems.append((file, name, "missing reason"))
         elif not isinstance(reason, str):
             problems.append((file, name, f"reason must be text, got {reason!r}"))
+        valid = isinstance(working, bool) and isinstance(reason, str) and reason.strip()
         if d is not None and d in first_seen:
             problems.append((file, name, f"duplicate date, already in {first_seen[d]}"))
-        elif d is not None and isinstance(working, bool) and isinstance(reason, str) and reason.strip():
+        elif d is not None and valid:
             first_seen[d] = name
             overrides[d] = DayOverride(working, reason.strip())
     if problems:

@@ -98,7 +98,8 @@ def load_policies(path: str | Path) -> Policies:
     if "ack_days" not in data:
         problems.append((file, "ack_days", "missing"))
     elif ack_days is None or ack_days < 0:
-        problems.append((file, "ack_days", f"must be a whole number >= 0, got {data['ack_days']!r}"))
+        got = data["ack_days"]
+        problems.append((file, "ack_days", f"must be a whole number >= 0, got {got!r}"))
 
     types = data.get("types")
     policies: dict[str, Policy] = {}

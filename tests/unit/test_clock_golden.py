@@ -11,7 +11,7 @@ Convention: received on local day D → due 23:59:59.999999 Asia/Shanghai on the
 working day after D.
 """
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import chinese_calendar
 import pytest
@@ -311,5 +311,5 @@ def test_working_days_between(now, due, expected):
 
 
 def test_utc_due_input_is_converted():
-    due = end_of("2026-10-13").astimezone(timezone.utc)
+    due = end_of("2026-10-13").astimezone(UTC)
     assert add_working_days(due, 1, CAL).due_at == end_of("2026-10-14")
