@@ -1,0 +1,163 @@
+"""A trained classifier: a fitted pipeline plus its metadata, saved as a folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jieba
+import joblib
+import numpy as np
+import sklearn
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.pipeline import Pipeline
+
+from classifier.tokenize import is_meaningful
+
+MODEL_FILE = "model.joblib"
+META_FILE = "meta.json"
+FORMAT = 1
+RETRAIN_HINT = "retrain it with `minsheng classifier train`"
+
+
+class ModelError(Exception):
+    """A model folder that cannot be used, with a message saying why and what to do."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    category: str
+    probability: float
+    words: list[str]
+
+
+def library_versions() -> dict[str, str]:
+    """Versions a pickled pipeline depends on; Python by major.minor, as pickles are."""
+    return {
+        "python": ".".join(platform.python_version_tuple()[:2]),
+        "scikit-learn": sklearn.__version__,
+        "jieba": jieba.__version__,
+        "numpy": np.__version__,
+    }
+
+
+class TrainedModel:
+    """A fitted pipeline whose `predict_top` returns categories, probabilities and driving words."""
+
+    def __init__(self, pipeline: Pipeline, meta: dict[str, Any]):
+        self.pipeline = pipeline
+        self.meta = meta
+        self.version: str = meta["version"]
+        self.labels: list[str] = [str(label) for label in pipeline.classes_]
+        self._word_coef, self._word_names = _word_coefficients(pipeline)
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """Probabilities, one column per entry of `labels`."""
+        return self.pipeline.predict_proba(list(texts))
+
+    def predict(self, texts: list[str]) -> list[str]:
+        return [self.labels[i] for i in self.predict_proba(texts).argmax(axis=1)]
+
+    def predict_top(self, text: str, k: int = 3) -> list[Candidate]:
+        """The k likeliest categories, each with up to five words of `text` that pushed it most."""
+        features = self.pipeline[:-1].transform([text])
+        proba = self.pipeline[-1].predict_proba(features)[0]
+        top = np.argsort(-proba, kind="stable")[: max(k, 0)]
+        words = self._driving_words(features, top)
+        return [
+            Candidate(self.labels[i], float(proba[i]), w) for i, w in zip(top, words, strict=True)
+        ]
+
+    def _driving_words(self, features: Any, classes: np.ndarray, n: int = 5) -> list[list[str]]:
+        if self._word_coef is None or len(classes) == 0:
+            return [[] for _ in classes]
+        row = features[:, : self._word_coef.shape[1]].tocsr()
+        idx, values = row.indices, row.data
+        names = self._word_names[idx]
+        result = []
+        for c in classes:
+            contribution = values * self._word_coef[c, idx]
+            scores: dict[str, float] = {}
+            for name, score in zip(names, contribution, strict=True):
+                if score <= 0:
+                    continue
+                parts = name.split(" ")
+                for part in parts:
+                    if is_meaningful(part):
+                        scores[part] = scores.get(part, 0.0) + float(score) / len(parts)
+            result.append(sorted(scores, key=lambda w: -scores[w])[:n])
+        return result
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write `model.joblib` and `meta.json` into the folder `path`, each replaced atomically."""
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp_model = folder / f".{MODEL_FILE}.tmp"
+        tmp_meta = folder / f".{META_FILE}.tmp"
+        joblib.dump(self.pipeline, tmp_model, compress=3)
+        tmp_meta.write_text(json.dumps(self.meta, ensure_ascii=False, indent=2), encoding="utf-8")
+        os.replace(tmp_model, folder / MODEL_FILE)
+        os.replace(tmp_meta, folder / META_FILE)
+        return folder
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> TrainedModel:
+        """Load a model folder; refuse one trained with other library versions."""
+        folder = Path(path)
+        meta = read_meta(folder)
+        mismatch = version_mismatch(meta)
+        if mismatch:
+            raise ModelError(f"model in {folder} was trained with {mismatch}; {RETRAIN_HINT}")
+        try:
+            pipeline = joblib.load(folder / MODEL_FILE)
+        except FileNotFoundError:
+            raise ModelError(f"{folder / MODEL_FILE} is missing; {RETRAIN_HINT}") from None
+        except Exception as exc:  # a damaged pickle can raise almost anything
+            raise ModelError(f"cannot read {folder / MODEL_FILE} ({exc}); {RETRAIN_HINT}") from exc
+        return cls(pipeline, meta)
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    meta_path = folder / META_FILE
+    if not meta_path.is_file():
+        raise ModelError(f"no model in {folder} ({META_FILE} not found); {RETRAIN_HINT}")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{meta_path} is not valid JSON ({exc}); {RETRAIN_HINT}") from exc
+    if not isinstance(meta, dict) or "version" not in meta or "libraries" not in meta:
+        raise ModelError(f"{meta_path} lacks version or libraries; {RETRAIN_HINT}")
+    return meta
+
+
+def version_mismatch(meta: dict[str, Any]) -> str:
+    """'' when the model's library versions match this installation, else what differs."""
+    saved = meta.get("libraries", {})
+    differences = [
+        f"{name} {saved.get(name, '?')} (this installation has {current})"
+        for name, current in library_versions().items()
+        if saved.get(name) != current
+    ]
+    return ", ".join(differences)
+
+
+def _word_coefficients(pipeline: Pipeline) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per-class weights of the jieba-word features, for explanations; None without words."""
+    union = pipeline.named_steps["features"]
+    words = dict(union.transformer_list).get("words")
+    if words is None or union.transformer_list[0][0] != "words":
+        return None, None
+    model = pipeline[-1]
+    if isinstance(model, CalibratedClassifierCV):
+        coef = np.mean([c.estimator.coef_ for c in model.calibrated_classifiers_], axis=0)
+    else:
+        coef = model.coef_
+    n_words = len(words.vocabulary_)
+    coef = np.asarray(coef[:, :n_words], dtype=np.float32)
+    if coef.shape[0] == 1:  # binary models keep one row, for the second class
+        coef = np.vstack([-coef, coef])
+    return coef, words.get_feature_names_out()

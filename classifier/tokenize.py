@@ -1,0 +1,77 @@
+"""The jieba tokenizer every pipeline uses: one private dictionary, loaded once per process."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+with warnings.catch_warnings():
+    # jieba 0.42 carries old-style regex escapes; their SyntaxWarning is not ours to fix.
+    warnings.simplefilter("ignore")
+    import jieba
+
+USER_DICT = Path(__file__).with_name("userdict.txt")
+
+_tokenizer: jieba.Tokenizer | None = None
+_lock = threading.Lock()
+_memo: dict[str, list[str]] | None = None
+_SPACE = re.compile(r"\s+")
+_DIGITS = re.compile(r"\d+")
+# Tokens worth showing as an explanation: at least one CJK character or Latin letter.
+_MEANINGFUL = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+
+
+def get_tokenizer() -> jieba.Tokenizer:
+    """The process-wide jieba tokenizer with the government-terms dictionary loaded."""
+    global _tokenizer
+    if _tokenizer is None:
+        with _lock:
+            if _tokenizer is None:
+                logging.getLogger("jieba").setLevel(logging.WARNING)
+                jieba.setLogLevel(logging.WARNING)
+                tokenizer = jieba.Tokenizer()
+                tokenizer.initialize()
+                with USER_DICT.open("rb") as handle:
+                    tokenizer.load_userdict(handle)
+                _tokenizer = tokenizer
+    return _tokenizer
+
+
+def normalize(text: str) -> str:
+    """Lower-case, fold runs of digits to one 0 and collapse white space."""
+    return _SPACE.sub(" ", _DIGITS.sub("0", text.lower())).strip()
+
+
+def tokenize(text: str) -> list[str]:
+    """Jieba words of a normalised text, without white space; module-level so pipelines pickle."""
+    if _memo is not None:
+        tokens = _memo.get(text)
+        if tokens is None:
+            tokens = _memo[text] = _cut(text)
+        return tokens
+    return _cut(text)
+
+
+def _cut(text: str) -> list[str]:
+    return [w for w in get_tokenizer().lcut(text) if not w.isspace()]
+
+
+@contextmanager
+def memoized() -> Iterator[None]:
+    """Cut each distinct text once inside the block: cross-validation refits vectorisers often."""
+    global _memo
+    outer = _memo
+    _memo = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _memo = outer
+
+
+def is_meaningful(token: str) -> bool:
+    return bool(_MEANINGFUL.search(token))
