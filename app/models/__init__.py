@@ -1,0 +1,14 @@
+from app.models.accounts import Account, WebSession
+from app.models.appeals import Appeal, AppealEvent, TrackingCounter
+from app.models.geography import Category, Department, Region
+
+__all__ = [
+    "Account",
+    "Appeal",
+    "AppealEvent",
+    "Category",
+    "Department",
+    "Region",
+    "TrackingCounter",
+    "WebSession",
+]

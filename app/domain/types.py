@@ -1,0 +1,41 @@
+"""Appeal types and roles."""
+
+from enum import StrEnum
+
+
+class AppealType(StrEnum):
+    CONSULTATION = "consultation"
+    HELP = "help"
+    COMPLAINT = "complaint"
+    REPORT = "report"
+    SUGGESTION = "suggestion"
+    EVALUATION = "evaluation"
+
+
+TYPE_LABELS = {
+    AppealType.CONSULTATION: "咨询",
+    AppealType.HELP: "求助",
+    AppealType.COMPLAINT: "投诉",
+    AppealType.REPORT: "举报",
+    AppealType.SUGGESTION: "建议",
+    AppealType.EVALUATION: "评议",
+}
+
+
+class Role(StrEnum):
+    RESIDENT = "resident"
+    DISPATCHER = "dispatcher"
+    HANDLER = "handler"
+    INSPECTOR = "inspector"
+    ADMIN = "admin"
+
+
+ROLE_LABELS = {
+    Role.RESIDENT: "群众",
+    Role.DISPATCHER: "受理/分派员",
+    Role.HANDLER: "部门办理人",
+    Role.INSPECTOR: "纪检/效能监察",
+    Role.ADMIN: "管理员",
+}
+
+STAFF_ROLES = frozenset({Role.DISPATCHER, Role.HANDLER, Role.INSPECTOR, Role.ADMIN})

@@ -1,0 +1,38 @@
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Account(Model):
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=64, unique=True)
+    password_hash = fields.CharField(max_length=200)
+    role = fields.CharField(max_length=16, db_index=True)
+    display_name = fields.CharField(max_length=50, default="")
+    department = fields.ForeignKeyField(
+        "minsheng.Department", related_name="staff", null=True, on_delete=fields.RESTRICT
+    )
+    email = fields.CharField(max_length=254, null=True)
+    phone = fields.CharField(max_length=32, null=True)
+    is_active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "account"
+
+
+class WebSession(Model):
+    # A server-side login: for a staff or resident account, or for tracking one appeal.
+
+    id = fields.BigIntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    account = fields.ForeignKeyField(
+        "minsheng.Account", related_name="sessions", null=True, on_delete=fields.CASCADE
+    )
+    appeal = fields.ForeignKeyField(
+        "minsheng.Appeal", related_name="tracking_sessions", null=True, on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "web_session"

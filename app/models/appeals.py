@@ -1,0 +1,86 @@
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+
+class Appeal(Model):
+    id = fields.BigIntField(primary_key=True)
+    tracking_number = fields.CharField(max_length=24, unique=True)
+    type = fields.CharField(max_length=16)
+    category = fields.ForeignKeyField(
+        "minsheng.Category", related_name="appeals", null=True, on_delete=fields.RESTRICT
+    )
+    region = fields.ForeignKeyField(
+        "minsheng.Region", related_name="appeals", on_delete=fields.RESTRICT
+    )
+    title = fields.CharField(max_length=100)
+    body = fields.TextField()
+    contact_name = fields.CharField(max_length=50, default="")
+    contact_phone = fields.CharField(max_length=32, default="")
+    contact_email = fields.CharField(max_length=254, default="")
+    is_public = fields.BooleanField(default=False)
+    named_unit = fields.ForeignKeyField(
+        "minsheng.Department", related_name="reports_about", null=True, on_delete=fields.RESTRICT
+    )
+    status = fields.CharField(max_length=16)
+    department = fields.ForeignKeyField(
+        "minsheng.Department", related_name="appeals", null=True, on_delete=fields.RESTRICT
+    )
+    resident = fields.ForeignKeyField(
+        "minsheng.Account", related_name="appeals", null=True, on_delete=fields.RESTRICT
+    )
+    tracker_username = fields.CharField(max_length=32, unique=True, null=True)
+    tracker_secret_hash = fields.CharField(max_length=64, default="")
+    submitted_at = fields.DatetimeField(db_index=True)
+    assigned_at = fields.DatetimeField(null=True)
+    acknowledged_at = fields.DatetimeField(null=True)
+    ack_due_at = fields.DatetimeField(null=True)
+    reply_due_at = fields.DatetimeField(null=True)
+    deadline_provisional = fields.BooleanField(default=False)
+    replied_at = fields.DatetimeField(null=True)
+    reply_text = fields.TextField(default="")
+    closed_at = fields.DatetimeField(null=True)
+    rating = fields.CharField(max_length=16, default="")
+    routing = fields.JSONField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "appeal"
+        indexes = (
+            Index(fields=("status", "reply_due_at")),
+            Index(fields=("department_id", "status", "reply_due_at")),
+        )
+
+
+class AppealEvent(Model):
+    # Append-only: the record inspectors audit. Never updated or deleted.
+
+    id = fields.BigIntField(primary_key=True)
+    appeal = fields.ForeignKeyField(
+        "minsheng.Appeal", related_name="events", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharField(max_length=24)
+    from_status = fields.CharField(max_length=16)
+    to_status = fields.CharField(max_length=16)
+    actor = fields.ForeignKeyField(
+        "minsheng.Account", related_name="events", null=True, on_delete=fields.RESTRICT
+    )
+    actor_label = fields.CharField(max_length=80)
+    at = fields.DatetimeField()
+    note = fields.TextField(default="")
+    data = fields.JSONField(null=True)
+    public = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "appeal_event"
+        indexes = (Index(fields=("appeal_id", "id")),)
+
+
+class TrackingCounter(Model):
+    # One row a day, incremented atomically to number the appeals of that day.
+
+    day = fields.CharField(max_length=8, primary_key=True)
+    counter = fields.IntField(default=0)
+
+    class Meta:
+        table = "tracking_counter"
