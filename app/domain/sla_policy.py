@@ -8,16 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from app.domain.types import TYPE_LABELS
 from app.rules_error import RulesError
-
-TYPE_LABELS: dict[str, str] = {
-    "consultation": "咨询",
-    "help": "求助",
-    "complaint": "投诉",
-    "report": "举报",
-    "suggestion": "建议",
-    "evaluation": "评议",
-}
 
 _TOP_KEYS = {"ack_days", "types"}
 _POLICY_KEYS = ("reply_days", "warn_before_days", "max_extension_days")
