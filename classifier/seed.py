@@ -10,6 +10,12 @@ from classifier.training import data_sha256, read_csv_examples, train_model
 
 SEED_CORPUS = Path(__file__).parent / "data" / "seed_corpus.csv"
 SEED_SETTINGS = {"cv_folds": 3, "random_state": 0}
+# First-level categories of the public three-level taxonomy, in its order.
+CATEGORIES = (
+    "城乡建设", "党务政务", "国土资源", "环境保护", "纪检监察", "交通运输", "经济管理",
+    "科技与信息产业", "民政", "农村农业", "商贸旅游", "卫生计生", "政法", "教育文体",
+    "劳动和社会保障",
+)
 
 
 def load_seed_model(cache_dir: Path) -> TrainedModel:
