@@ -24,7 +24,8 @@ class Settings:
     char_ngrams: tuple[int, int] = (1, 3)
     max_chars: int = 1000
     model: str = "svc"  # "svc" (calibrated LinearSVC) or "logreg"
-    c: float = 0.5
+    c: float = 1.0
+    class_weight: str | None = "balanced"
     calibration_folds: int = 3
     cv_folds: int = 3
     random_state: int = 0
@@ -96,10 +97,19 @@ def build_pipeline(settings: Settings, min_class_count: int) -> Pipeline:
     if settings.model == "svc":
         folds = min(settings.calibration_folds, min_class_count)
         model: BaseEstimator = CalibratedClassifierCV(
-            LinearSVC(C=settings.c, random_state=settings.random_state), cv=folds, ensemble=False
+            LinearSVC(
+                C=settings.c, class_weight=settings.class_weight, random_state=settings.random_state
+            ),
+            cv=folds,
+            ensemble=False,
         )
     else:
-        model = LogisticRegression(C=settings.c, max_iter=1000, random_state=settings.random_state)
+        model = LogisticRegression(
+            C=settings.c,
+            class_weight=settings.class_weight,
+            max_iter=1000,
+            random_state=settings.random_state,
+        )
     return Pipeline(
         [
             ("prep", TextPrep(settings.max_chars)),

@@ -1,0 +1,99 @@
+"""Classifier speed: per-appeal latency, throughput against bare jieba, training time.
+
+Run by hand: `python tests/benchmarks/bench_classifier.py [--data FILE.csv]`.
+Prints figures and the machine; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import jieba
+import numpy as np
+import sklearn
+
+from classifier.tokenize import get_tokenizer
+from classifier.training import read_csv_examples, train_model
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "appeals_train.csv"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=SHARED)
+    parser.add_argument("--repeat", type=int, default=3, help="latency passes over the sample")
+    args = parser.parse_args(argv)
+    if not args.data.is_file():
+        print(f"no data at {args.data}; nothing to measure")
+        return 0
+
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, {platform.system()} "
+          f"{platform.release()}")
+    print(f"python {platform.python_version()}, scikit-learn {sklearn.__version__}, "
+          f"jieba {jieba.__version__}, numpy {np.__version__}")
+
+    texts, labels = read_csv_examples(args.data)
+    started = time.perf_counter()
+    model = train_model(texts, labels, cv_folds=0)
+    print(f"training on {args.data.name} ({len(texts)} appeals, default settings, no CV): "
+          f"{time.perf_counter() - started:.1f} s")
+
+    # Latency: one appeal at a time, each at most 2,000 characters, longest first included.
+    sample = sorted(texts, key=len, reverse=True)[:200] + texts[::20]
+    sample = [t[:2000] for t in sample]
+    model.predict_top(sample[0])  # warm
+    times = []
+    for _ in range(args.repeat):
+        for text in sample:
+            t0 = time.perf_counter()
+            model.predict_top(text)
+            times.append((time.perf_counter() - t0) * 1000)
+    long_times = times[:200]
+    print(f"predict_top latency over {len(times)} calls (texts up to 2,000 chars, "
+          f"mean {statistics.mean(map(len, sample)):.0f} chars): "
+          f"p50 {percentile(times, 50):.2f} ms, p99 {percentile(times, 99):.2f} ms, "
+          f"max {max(times):.2f} ms; 2,000-char texts p50 {percentile(long_times, 50):.2f} ms")
+
+    # Throughput over the whole file, next to bare jieba on the same texts.
+    tokenizer = get_tokenizer()
+    t0 = time.perf_counter()
+    for text in texts:
+        tokenizer.lcut(text)
+    jieba_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for text in texts:
+        model.predict_top(text)
+    model_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    model.predict_proba(texts)
+    batch_seconds = time.perf_counter() - t0
+    n = len(texts)
+    print(f"throughput over {n} appeals (full length): predict_top one by one "
+          f"{n / model_seconds:.0f}/s, predict_proba batch {n / batch_seconds:.0f}/s, "
+          f"bare jieba.lcut {n / jieba_seconds:.0f}/s; "
+          f"classifier/jieba time ratio {model_seconds / jieba_seconds:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
