@@ -1,0 +1,180 @@
+"""The `minsheng` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from app import db
+from app.rules import load_rules
+from app.rules_error import RulesError
+from app.settings import Settings, SettingsError
+
+DEMO_PASSWORD = "minsheng-demo"  # noqa: S105 - printed on purpose: demo logins only
+DEMO_ACCOUNTS = [
+    # username, role, department code, display name
+    ("dispatcher", "dispatcher", None, "分派员 刘洋"),
+    ("handler", "handler", "990100-zhujian", "云州市住建局 张伟"),
+    ("handler-renshe", "handler", "990100-renshe", "云州市人社局 王芳"),
+    ("handler-jiwei", "handler", "990100-jiwei", "云州市纪委监委 孙强"),
+    ("inspector", "inspector", None, "效能监察 赵敏"),
+    ("admin", "admin", None, "管理员"),
+]
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise SystemExit(f"配置错误：{exc}") from None
+
+
+def _rules(settings: Settings):
+    try:
+        return load_rules(settings.rules_dir)
+    except RulesError as exc:
+        lines = "\n".join(f"  {f}: {e}: {m}" for f, e, m in exc.problems)
+        raise SystemExit(f"routing_rules 有误，无法启动：\n{lines}") from None
+
+
+def _serve(settings: Settings, host: str, port: int) -> int:
+    import uvicorn
+
+    from app.web.app import create_app
+
+    app = create_app(settings, _rules(settings))
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    return _serve(_settings(), args.host, args.port)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings()
+    asyncio.run(db.upgrade(settings.database_url))
+    print("数据库已是最新结构。")
+    return 0
+
+
+async def _load_reference(settings: Settings) -> dict:
+    from app.services.reference import sync_rules
+
+    rules = _rules(settings)
+    await db.connect(settings.database_url)
+    try:
+        return await sync_rules(rules)
+    finally:
+        await db.disconnect()
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    try:
+        rules = load_rules(args.rules)
+    except RulesError as exc:
+        for file, entry, message in exc.problems:
+            print(f"{file}: {entry}: {message}", file=sys.stderr)
+        print(f"共 {len(exc.problems)} 处问题。", file=sys.stderr)
+        return 1
+    print(f"规则无误：{len(rules.regions)} 个区划，{len(rules.departments)} 个部门，"
+          f"{len(rules.categories)} 个一级分类，{len(rules.routing.keyword_rules)} 条关键词规则。")
+    return 0
+
+
+def cmd_rules_load(args: argparse.Namespace) -> int:
+    counts = asyncio.run(_load_reference(_settings()))
+    print(f"已载入：{counts['regions']} 个区划，{counts['departments']} 个部门，"
+          f"{counts['categories']} 个一级分类。")
+    return 0
+
+
+async def _demo_accounts(settings: Settings) -> None:
+    from app.domain.types import Role
+    from app.models import Account
+    from app.services.accounts import create_account, set_password
+
+    await db.connect(settings.database_url)
+    try:
+        for username, role, department, name in DEMO_ACCOUNTS:
+            existing = await Account.get_or_none(username=username)
+            if existing is None:
+                await create_account(username, DEMO_PASSWORD, Role(role), display_name=name,
+                                     department_code=department)
+            else:
+                await set_password(existing, DEMO_PASSWORD)
+    finally:
+        await db.disconnect()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    os.environ.setdefault("MINSHENG_DEV", "1")
+    os.environ.setdefault("MINSHENG_INPROCESS_WORKER", "1")
+    settings = _settings()
+    asyncio.run(db.upgrade(settings.database_url))
+    asyncio.run(_load_reference(settings))
+    asyncio.run(_demo_accounts(settings))
+    url = f"http://{args.host}:{args.port}"
+    print("\n民声演示环境已就绪")
+    print(f"  网址：{url}/  （群众：我要留言 / 查询进度；工作人员：{url}/login）")
+    print(f"  数据库：{settings.database_url}")
+    print(f"  演示账号（密码均为 {DEMO_PASSWORD}）：")
+    for username, _role, _dept, name in DEMO_ACCOUNTS:
+        print(f"    {username:<16} {name}")
+    print()
+    if args.no_serve:
+        return 0
+    return _serve(settings, args.host, args.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="minsheng", description="民声 citizen-appeals platform: serve it, manage its data."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser("serve", help="run the web app under uvicorn")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.set_defaults(func=cmd_serve)
+
+    demo = commands.add_parser(
+        "demo", help="set up the embedded database with demo departments and logins, then serve"
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    demo.add_argument("--port", type=int, default=8000, help="port to listen on")
+    demo.add_argument("--no-serve", action="store_true", help="set up and print logins only")
+    demo.set_defaults(func=cmd_demo)
+
+    database = commands.add_parser("db", help="database schema")
+    db_commands = database.add_subparsers(dest="db_command", metavar="COMMAND", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="migrate DATABASE_URL to the newest schema")
+    upgrade.set_defaults(func=cmd_db_upgrade)
+
+    rules = commands.add_parser("rules", help="routing_rules/: check or load into the database")
+    rules_commands = rules.add_subparsers(dest="rules_command", metavar="COMMAND", required=True)
+    check = rules_commands.add_parser("check", help="validate routing_rules/, exit 1 on problems")
+    check.add_argument("--rules", type=Path, default=Settings.from_env({"MINSHENG_DEV": "1"})
+                       .rules_dir, help="the rules folder (default: routing_rules/)")
+    check.set_defaults(func=cmd_rules_check)
+    load = rules_commands.add_parser("load", help="copy regions, departments, categories to the db")
+    load.set_defaults(func=cmd_rules_load)
+
+    from app import sla_cli
+    from classifier import cli as classifier_cli
+
+    sla_cli.add_subcommands(commands, Settings.from_env({"MINSHENG_DEV": "1"}).rules_dir)
+    classifier_cli.add_subcommands(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""Accounts, passwords and server-side sessions."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from app.domain.types import Role
+from app.models import Account, Appeal, Department, WebSession
+from app.services.errors import ServiceError
+from app.services.secrets import hash_token, token_matches
+from app.services.workflow import now_utc
+
+HASHER = PasswordHasher()  # argon2id with the library's current recommended cost
+_DUMMY_HASH = HASHER.hash("minsheng-dummy-password")
+SESSION_LIFETIME = timedelta(hours=12)
+TRACKING_LIFETIME = timedelta(hours=2)
+PASSWORD_MIN = 10
+
+
+def hash_password(password: str) -> str:
+    return HASHER.hash(password)
+
+
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def create_account(username: str, password: str, role: Role, *, display_name: str = "",
+                         department_code: str | None = None, email: str | None = None) -> Account:
+    if len(password) < PASSWORD_MIN:
+        raise ServiceError(f"密码至少 {PASSWORD_MIN} 位。", "password")
+    department = None
+    if role == Role.HANDLER:
+        department = await Department.get_or_none(code=department_code or "")
+        if department is None:
+            raise ServiceError("部门办理人必须属于一个部门。", "department")
+    return await Account.create(username=username, password_hash=hash_password(password),
+                                role=role.value, display_name=display_name,
+                                department=department, email=email)
+
+
+async def set_password(account: Account, password: str) -> None:
+    account.password_hash = hash_password(password)
+    await account.save(update_fields=["password_hash"])
+
+
+async def authenticate(username: str, password: str) -> Account | None:
+    """The same work whether or not the account exists, so timing reveals nothing."""
+    account = await Account.get_or_none(username=username.strip(), is_active=True)
+    ok = _verify(account.password_hash if account else _DUMMY_HASH, password)
+    return account if ok and account is not None else None
+
+
+async def authenticate_tracking(username: str, password: str) -> Appeal | None:
+    appeal = await Appeal.get_or_none(tracker_username=username.strip().lower())
+    ok = token_matches(password.strip().lower(), appeal.tracker_secret_hash if appeal else "")
+    return appeal if ok else None
+
+
+async def open_session(*, account: Account | None = None, appeal: Appeal | None = None) -> str:
+    token = secrets.token_urlsafe(32)
+    lifetime = SESSION_LIFETIME if account else TRACKING_LIFETIME
+    await WebSession.create(token_hash=hash_token(token), account=account, appeal=appeal,
+                            expires_at=now_utc() + lifetime)
+    return token
+
+
+async def load_session(token: str | None) -> WebSession | None:
+    if not token or len(token) > 100:
+        return None
+    session = await WebSession.get_or_none(
+        token_hash=hash_token(token), expires_at__gt=now_utc()
+    ).prefetch_related("account", "appeal")
+    if session is not None and session.account is not None and not session.account.is_active:
+        return None
+    return session
+
+
+async def close_session(token: str | None) -> None:
+    if token:
+        await WebSession.filter(token_hash=hash_token(token)).delete()

@@ -1,0 +1,157 @@
+"""Submission: validate, number, store, route — one transaction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise import connections
+from tortoise.transactions import in_transaction
+
+from app.domain.clock import compute_deadline, to_local
+from app.domain.types import TYPE_LABELS, AppealType
+from app.models import Appeal, AppealEvent, Category, Department, Region
+from app.rules import Rules
+from app.services import predictor, routing
+from app.services.errors import ValidationFailed
+from app.services.secrets import generate_password, generate_username, hash_token
+from app.services.workflow import RESIDENT, now_utc
+
+TITLE_MAX = 100
+BODY_MIN, BODY_MAX = 10, 5000
+PHONE_RE = re.compile(r"^\+?[0-9][0-9\- ]{5,19}$")
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,60}$")
+FIELDS = ("type", "category", "region", "title", "body", "contact_name", "contact_phone",
+          "contact_email", "public", "named_unit")
+
+
+@dataclass
+class Submission:
+    type: str
+    region_code: str
+    title: str
+    body: str
+    category: str | None = None
+    contact_name: str = ""
+    contact_phone: str = ""
+    contact_email: str = ""
+    public: bool = False
+    named_unit: str | None = None
+
+
+@dataclass
+class Receipt:
+    appeal: Appeal
+    username: str
+    password: str
+
+
+def _text(raw: dict[str, Any], key: str) -> str:
+    value = raw.get(key)
+    return "" if value is None else str(value).strip()
+
+
+def validate(raw: dict[str, Any], rules: Rules) -> Submission:
+    """Check a submission; collect every problem as field → Chinese message."""
+    errors: dict[str, str] = {}
+    type_ = _text(raw, "type")
+    if type_ not in AppealType.__members__.values():
+        errors["type"] = "请选择诉求类型（咨询、求助、投诉、举报、建议或评议）。"
+    region = _text(raw, "region")
+    if region not in rules.regions:
+        errors["region"] = "请选择所在地区。"
+    category = _text(raw, "category") or None
+    if category is not None and category not in rules.categories:
+        errors["category"] = "所选分类不存在，请重新选择或留空由系统判断。"
+    title = _text(raw, "title")
+    if not title:
+        errors["title"] = "请填写标题。"
+    elif len(title) > TITLE_MAX:
+        errors["title"] = f"标题不能超过 {TITLE_MAX} 个字。"
+    body = _text(raw, "body")
+    if len(body) < BODY_MIN:
+        errors["body"] = f"请把情况写清楚，内容至少 {BODY_MIN} 个字。"
+    elif len(body) > BODY_MAX:
+        errors["body"] = f"内容不能超过 {BODY_MAX} 个字，请精简或分次提交。"
+    name = _text(raw, "contact_name")
+    if len(name) > 50:
+        errors["contact_name"] = "姓名不能超过 50 个字。"
+    phone = _text(raw, "contact_phone")
+    if phone and not PHONE_RE.match(phone):
+        errors["contact_phone"] = "电话号码格式不正确。"
+    email = _text(raw, "contact_email")
+    if email and not EMAIL_RE.match(email):
+        errors["contact_email"] = "电子邮箱格式不正确。"
+    if not phone and not email:
+        errors.setdefault("contact_phone", "请至少留下电话或电子邮箱，以便联系您。")
+    public = raw.get("public")
+    public_flag = public in (True, "1", "on", "true", "yes")
+    named_unit = _text(raw, "named_unit") or None
+    if type_ == AppealType.REPORT:
+        if named_unit is None or named_unit not in rules.departments:
+            errors["named_unit"] = "举报须选择被举报的单位。"
+    else:
+        named_unit = None
+    if errors:
+        raise ValidationFailed(errors)
+    return Submission(type_, region, title, body, category, name, phone, email, public_flag,
+                      named_unit)
+
+
+async def _next_number(day: str) -> int:
+    conn = connections.get("default")
+    dialect = conn.capabilities.dialect
+    mark = "$1" if dialect == "postgres" else "?"
+    sql = (
+        f"INSERT INTO tracking_counter (day, counter) VALUES ({mark}, 1) "  # noqa: S608
+        "ON CONFLICT (day) DO UPDATE SET counter = tracking_counter.counter + 1 "
+        "RETURNING counter"
+    )
+    _, rows = await conn.execute_query(sql, [day])
+    return int(rows[0]["counter"])
+
+
+async def submit(rules: Rules, sub: Submission, *, resident=None,
+                 at: datetime | None = None) -> Receipt:
+    at = at or now_utc()
+    policy = rules.policies.reply(sub.type)
+    deadline = compute_deadline(at, policy.reply_days, rules.calendar)
+    username, password = generate_username(), generate_password()
+    candidates, model_version = await predictor.predict(f"{sub.title}\n{sub.body}")
+    async with in_transaction():
+        day = to_local(at).strftime("%Y%m%d")
+        number = await _next_number(day)
+        region = await Region.get(code=sub.region_code)
+        category = await Category.get_or_none(name=sub.category, level=1) if sub.category \
+            else None
+        named = await Department.get(code=sub.named_unit) if sub.named_unit else None
+        appeal = await Appeal.create(
+            tracking_number=f"MS{day}-{number:06d}",
+            type=sub.type,
+            category=category,
+            region=region,
+            title=sub.title,
+            body=sub.body,
+            contact_name=sub.contact_name,
+            contact_phone=sub.contact_phone,
+            contact_email=sub.contact_email,
+            is_public=sub.public,
+            named_unit=named,
+            status="submitted",
+            resident=resident,
+            tracker_username=username,
+            tracker_secret_hash=hash_token(password),
+            submitted_at=at,
+            reply_due_at=deadline.due_at,
+            deadline_provisional=deadline.provisional,
+        )
+        await AppealEvent.create(
+            appeal=appeal, kind="submitted", from_status="", to_status="submitted",
+            actor=resident, actor_label=RESIDENT.label, at=at,
+            note=f"提交{TYPE_LABELS[AppealType(sub.type)]}",
+        )
+        await routing.route_new(rules, appeal, candidates=candidates,
+                               model_version=model_version, at=at)
+    return Receipt(appeal, username, password)

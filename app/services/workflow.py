@@ -1,0 +1,80 @@
+"""The one function that changes an appeal's state, with its event, in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from app.domain.states import Event, IllegalTransition, Status, next_status
+from app.domain.types import ROLE_LABELS, Role
+from app.models import Account, Appeal, AppealEvent
+from app.services.errors import Conflict, ServiceError
+
+
+@dataclass(frozen=True)
+class Actor:
+    account: Account | None
+    label: str
+
+    @classmethod
+    def of(cls, account: Account) -> Actor:
+        role = ROLE_LABELS.get(Role(account.role), account.role)
+        name = account.display_name or account.username
+        return cls(account, f"{role} {name}")
+
+
+SYSTEM = Actor(None, "系统")
+RESIDENT = Actor(None, "群众")
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+async def transition(
+    appeal: Appeal,
+    event: Event,
+    actor: Actor,
+    *,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    changes: dict[str, Any] | None = None,
+    public: bool = True,
+    at: datetime | None = None,
+) -> Appeal:
+    """Apply `event` to `appeal`; set `changes`; append the event. All or nothing.
+
+    The update is conditional on the status we read, so two people acting at once
+    cannot both succeed: the second gets Conflict.
+    """
+    old = Status(appeal.status)
+    try:
+        new = next_status(old, event)
+    except IllegalTransition as exc:
+        raise ServiceError(str(exc), None, "illegal_transition") from None
+    at = at or now_utc()
+    fields = dict(changes or {})
+    fields["status"] = new.value
+    fields["updated_at"] = at
+    async with in_transaction():
+        updated = await Appeal.filter(id=appeal.id, status=old.value).update(**fields)
+        if updated != 1:
+            raise Conflict()
+        await AppealEvent.create(
+            appeal_id=appeal.id,
+            kind=event.value,
+            from_status=old.value,
+            to_status=new.value,
+            actor=actor.account,
+            actor_label=actor.label,
+            at=at,
+            note=note,
+            data=data,
+            public=public,
+        )
+    for key, value in fields.items():
+        setattr(appeal, key, value)
+    return appeal

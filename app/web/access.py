@@ -1,0 +1,48 @@
+"""Who may do what: every staff route's roles, and which appeals each account may see."""
+
+from __future__ import annotations
+
+from app.domain.types import Role
+from app.models import Account, Appeal
+
+H, D, I = Role.HANDLER, Role.DISPATCHER, Role.INSPECTOR  # noqa: E741
+
+ROUTE_ROLES: dict[str, frozenset[Role]] = {
+    "handler_queue": frozenset({H}),
+    "triage_queue": frozenset({D}),
+    "inspect_list": frozenset({I}),
+    "appeal_detail": frozenset({H, D, I}),
+    "acknowledge": frozenset({H}),
+    "reply": frozenset({H}),
+    "return_appeal": frozenset({H}),
+    "route_appeal": frozenset({D}),
+}
+
+HOME_BY_ROLE = {
+    Role.HANDLER: "handler_queue",
+    Role.DISPATCHER: "triage_queue",
+    Role.INSPECTOR: "inspect_list",
+}
+
+
+def may_use(account: Account, route_name: str) -> bool:
+    return Role(account.role) in ROUTE_ROLES.get(route_name, frozenset())
+
+
+def may_see(account: Account, appeal: Appeal) -> bool:
+    role = Role(account.role)
+    if role in (Role.DISPATCHER, Role.INSPECTOR):
+        return True
+    if role == Role.HANDLER:
+        # A report's named unit never handles it, so never sees it either.
+        return (
+            appeal.department_id is not None
+            and appeal.department_id == account.department_id
+            and appeal.named_unit_id != account.department_id
+        )
+    return False
+
+
+def sees_contact(account: Account, appeal: Appeal) -> bool:
+    """A reporter's identity is never shown to the department handling the report."""
+    return not (Role(account.role) == Role.HANDLER and appeal.type == "report")

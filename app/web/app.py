@@ -1,0 +1,89 @@
+"""The Starlette application: settings, rules, routes and error pages."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from app import db
+from app.rules import Rules
+from app.services.errors import ServiceError
+from app.settings import Settings
+from app.web import public, staff
+from app.web.render import render
+from app.web.security import CsrfFailed, RateLimited, RateLimiter
+
+log = logging.getLogger("minsheng.web")
+STATIC = Path(__file__).parent / "static"
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    message = "页面不存在，或您无权查看。" if status == 404 else "请求无法处理。"
+    if status == 405:
+        message = "不支持此操作方式。"
+    return render(request, "error.html", {"message": message}, status=status)
+
+
+async def _csrf_failed(request: Request, exc: Exception) -> Response:
+    return render(request, "error.html",
+                  {"message": "页面已过期或来源不明，请返回刷新页面后重新提交。"}, status=403)
+
+
+async def _rate_limited(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RateLimited)
+    response = render(request, "error.html",
+                      {"message": f"操作过于频繁，请 {exc.retry_after} 秒后再试。"}, status=429)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+async def _service_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServiceError)
+    status = {"not_found": 404, "conflict": 409}.get(exc.code, 400)
+    return render(request, "error.html", {"message": exc.message}, status=status)
+
+
+async def _crash(request: Request, exc: Exception) -> Response:
+    # Type and path only: the exception text could carry a resident's data.
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return render(request, "error.html", {"message": "系统出现错误，请稍后再试。"}, status=500)
+
+
+def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        if manage_db:
+            await db.connect(settings.database_url)
+        try:
+            yield
+        finally:
+            if manage_db:
+                await db.disconnect()
+
+    app = Starlette(
+        routes=[*public.routes, *staff.routes, Mount("/static", StaticFiles(directory=STATIC),
+                                                     name="static")],
+        exception_handlers={
+            404: _not_found,
+            405: _not_found,
+            HTTPException: _not_found,
+            CsrfFailed: _csrf_failed,
+            RateLimited: _rate_limited,
+            ServiceError: _service_error,
+            Exception: _crash,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.rules = rules
+    app.state.limiter = RateLimiter(settings.rate_limit)
+    return app

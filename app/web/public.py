@@ -1,0 +1,137 @@
+"""Pages for residents: home, the submission form and receipt, tracking."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from app.domain.types import TYPE_LABELS, AppealType
+from app.models import AppealEvent, Department
+from app.services import accounts, intake
+from app.services.errors import ValidationFailed
+from app.web.render import render, secure_cookies
+from app.web.security import SESSION_COOKIE, checked_form, client_address
+
+TRACK_COOKIE = "ms_track"
+
+
+def _form_context(request: Request) -> dict:
+    rules = request.app.state.rules
+    regions = [
+        {"code": r.code, "label": " / ".join(p.name for p in rules.region_path(r.code))}
+        for r in rules.regions.values()
+    ]
+    return {"types": TYPE_LABELS, "regions": regions, "categories": list(rules.categories)}
+
+
+async def home(request: Request) -> Response:
+    return render(request, "home.html")
+
+
+async def submit_form(request: Request) -> Response:
+    units = await Department.filter(active=True).order_by("code").values("code", "name")
+    return render(request, "submit.html",
+                  {**_form_context(request), "values": {}, "errors": {}, "units": units})
+
+
+async def submit(request: Request) -> Response:
+    request.app.state.limiter.check("submit", client_address(request))
+    form = await checked_form(request)
+    values = {key: str(form.get(key, "")) for key in intake.FIELDS}
+    rules = request.app.state.rules
+    try:
+        submission = intake.validate(values, rules)
+    except ValidationFailed as exc:
+        units = await Department.filter(active=True).order_by("code").values("code", "name")
+        return render(request, "submit.html",
+                      {**_form_context(request), "values": values, "errors": exc.errors,
+                       "units": units}, status=400)
+    receipt = await intake.submit(rules, submission)
+    return render(request, "receipt.html", {"receipt": receipt})
+
+
+async def track_form(request: Request) -> Response:
+    return render(request, "track_login.html", {"error": ""})
+
+
+async def track_login(request: Request) -> Response:
+    request.app.state.limiter.check("login", client_address(request))
+    form = await checked_form(request)
+    appeal = await accounts.authenticate_tracking(str(form.get("username", "")),
+                                                  str(form.get("password", "")))
+    if appeal is None:
+        return render(request, "track_login.html",
+                      {"error": "查询账号或密码不正确。"}, status=400)
+    token = await accounts.open_session(appeal=appeal)
+    response = RedirectResponse("/track/appeal", status_code=303)
+    response.set_cookie(TRACK_COOKIE, token, httponly=True, samesite="lax",
+                        secure=secure_cookies(request))
+    return response
+
+
+async def track_view(request: Request) -> Response:
+    session = await accounts.load_session(request.cookies.get(TRACK_COOKIE))
+    if session is None or session.appeal is None:
+        return RedirectResponse("/track", status_code=303)
+    appeal = session.appeal
+    await appeal.fetch_related("department", "category", "region")
+    events = await AppealEvent.filter(appeal_id=appeal.id, public=True).order_by("id")
+    return render(request, "track_view.html", {"appeal": appeal, "events": events,
+                                               "is_report": appeal.type == AppealType.REPORT})
+
+
+async def track_logout(request: Request) -> Response:
+    await checked_form(request)
+    await accounts.close_session(request.cookies.get(TRACK_COOKIE))
+    response = RedirectResponse("/track", status_code=303)
+    response.delete_cookie(TRACK_COOKIE)
+    return response
+
+
+async def login_form(request: Request) -> Response:
+    return render(request, "login.html", {"error": "", "next": _safe_next(request)})
+
+
+def _safe_next(request: Request, value: str | None = None) -> str:
+    target = value if value is not None else request.query_params.get("next", "")
+    # Only local paths: never an open redirect.
+    return target if target.startswith("/staff") and "//" not in target else "/staff"
+
+
+async def login(request: Request) -> Response:
+    request.app.state.limiter.check("login", client_address(request))
+    form = await checked_form(request)
+    account = await accounts.authenticate(str(form.get("username", "")),
+                                          str(form.get("password", "")))
+    target = _safe_next(request, str(form.get("next", "")))
+    if account is None or account.role == "resident":
+        return render(request, "login.html",
+                      {"error": "用户名或密码不正确。", "next": target}, status=400)
+    token = await accounts.open_session(account=account)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
+                        secure=secure_cookies(request))
+    return response
+
+
+async def logout(request: Request) -> Response:
+    await checked_form(request)
+    await accounts.close_session(request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+routes = [
+    Route("/", home, name="home"),
+    Route("/submit", submit_form, methods=["GET"], name="submit_form"),
+    Route("/submit", submit, methods=["POST"], name="submit"),
+    Route("/track", track_form, methods=["GET"], name="track_form"),
+    Route("/track", track_login, methods=["POST"], name="track_login"),
+    Route("/track/appeal", track_view, methods=["GET"], name="track_view"),
+    Route("/track/logout", track_logout, methods=["POST"], name="track_logout"),
+    Route("/login", login_form, methods=["GET"], name="login_form"),
+    Route("/login", login, methods=["POST"], name="login"),
+    Route("/logout", logout, methods=["POST"], name="logout"),
+]

@@ -1,0 +1,54 @@
+"""Rendering a page: templates, the CSRF cookie, security headers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from app.web import presenters
+from app.web.security import CSRF_COOKIE, csrf_token
+
+TEMPLATES = Path(__file__).parent / "templates"
+env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+env.filters.update(
+    local_time=presenters.local_time,
+    local_date=presenters.local_date,
+    status_label=presenters.status_label,
+    type_label=presenters.type_label,
+    event_label=presenters.event_label,
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def secure_cookies(request: Request) -> bool:
+    return request.app.state.settings.base_url.startswith("https://")
+
+
+def render(request: Request, name: str, context: dict | None = None,
+           status: int = 200) -> HTMLResponse:
+    token = csrf_token(request)
+    ctx = {
+        "request": request,
+        "csrf_token": token,
+        "account": getattr(request.state, "account", None),
+        "now": datetime.now(UTC),
+        **(context or {}),
+    }
+    response = HTMLResponse(env.get_template(name).render(ctx), status_code=status)
+    response.headers.update(SECURITY_HEADERS)
+    response.headers["Cache-Control"] = "no-store"
+    if request.cookies.get(CSRF_COOKIE) != token:
+        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict",
+                            secure=secure_cookies(request))
+    return response
