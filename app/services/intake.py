@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from app.domain.clock import compute_deadline, to_local
@@ -100,8 +99,7 @@ def validate(raw: dict[str, Any], rules: Rules) -> Submission:
                       named_unit)
 
 
-async def _next_number(day: str) -> int:
-    conn = connections.get("default")
+async def _next_number(conn, day: str) -> int:
     dialect = conn.capabilities.dialect
     mark = "$1" if dialect == "postgres" else "?"
     sql = (
@@ -109,7 +107,7 @@ async def _next_number(day: str) -> int:
         "ON CONFLICT (day) DO UPDATE SET counter = tracking_counter.counter + 1 "
         "RETURNING counter"
     )
-    _, rows = await conn.execute_query(sql, [day])
+    rows = await conn.execute_query_dict(sql, [day])
     return int(rows[0]["counter"])
 
 
@@ -120,9 +118,9 @@ async def submit(rules: Rules, sub: Submission, *, resident=None,
     deadline = compute_deadline(at, policy.reply_days, rules.calendar)
     username, password = generate_username(), generate_password()
     candidates, model_version = await predictor.predict(f"{sub.title}\n{sub.body}")
-    async with in_transaction():
+    async with in_transaction() as conn:
         day = to_local(at).strftime("%Y%m%d")
-        number = await _next_number(day)
+        number = await _next_number(conn, day)
         region = await Region.get(code=sub.region_code)
         category = await Category.get_or_none(name=sub.category, level=1) if sub.category \
             else None

@@ -1,0 +1,169 @@
+"""Shared fixtures: a fresh database (SQLite, or PostgreSQL with MINSHENG_TEST_PG=1), the
+app, HTTP clients, staff accounts. Nothing of ours is mocked."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from app import db
+from app.domain.types import Role
+from app.rules import load_rules
+from app.settings import ROOT, Settings
+
+USE_PG = os.environ.get("MINSHENG_TEST_PG") == "1"
+PG_SERVER = os.environ.get("MINSHENG_TEST_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
+SHARED = ROOT.parent / "shared"
+PASSWORD = "correct-horse-battery"
+_counter = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{next(_counter)}x{uuid.uuid4().hex[:6]}"
+
+
+async def create_pg_database() -> str:
+    name = f"minsheng_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(f"{PG_SERVER}/postgres")
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return f"{PG_SERVER}/{name}"
+
+
+async def drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(f"{PG_SERVER}/postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def fresh_database_url(tmp: Path) -> str:
+    if USE_PG:
+        return await create_pg_database()
+    return f"sqlite://{tmp / f'{uuid.uuid4().hex}.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def rules():
+    return load_rules(ROOT / "routing_rules")
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_path_factory):
+    url = await fresh_database_url(tmp_path_factory.mktemp("db"))
+    yield url
+    if USE_PG:
+        await drop_pg_database(url)
+
+
+@pytest.fixture(scope="session")
+async def database(database_url, rules):
+    """The test session's database, migrated, with routing_rules loaded."""
+    from app.services.reference import sync_rules
+
+    await db.upgrade(database_url)
+    await db.connect(database_url)
+    await sync_rules(rules)
+    yield database_url
+    await db.disconnect()
+
+
+def test_settings(database_url: str, **extra: str) -> Settings:
+    env = {"MINSHENG_DEV": "1", "DATABASE_URL": database_url, "MINSHENG_RATE_LIMIT": "0",
+           "MINSHENG_VAR_DIR": str(ROOT / "var" / "test")}
+    env.update(extra)
+    return Settings.from_env(env)
+
+
+@pytest.fixture(scope="session")
+def app(database, rules):
+    from app.web.app import create_app
+
+    return create_app(test_settings(database), rules, manage_db=False)
+
+
+def make_client(app) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                             base_url="http://testserver", follow_redirects=False)
+
+
+@pytest.fixture
+async def client(app):
+    async with make_client(app) as c:
+        yield c
+
+
+@pytest.fixture
+def new_client(app):
+    """A factory for more independent browsers (each with its own cookies)."""
+    made = []
+
+    def factory() -> httpx.AsyncClient:
+        c = make_client(app)
+        made.append(c)
+        return c
+
+    yield factory
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def csrf(client: httpx.AsyncClient, path: str = "/") -> str:
+    page = await client.get(path)
+    match = CSRF_RE.search(page.text)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+async def post_form(client: httpx.AsyncClient, path: str, data: dict, page: str = "/"):
+    token = await csrf(client, page)
+    return await client.post(path, data={"csrf_token": token, **data})
+
+
+async def make_staff(role: Role, department_code: str | None = None) -> str:
+    from app.services.accounts import create_account
+
+    username = unique(role.value)
+    await create_account(username, PASSWORD, role, display_name=username,
+                         department_code=department_code)
+    return username
+
+
+async def login(client: httpx.AsyncClient, username: str) -> None:
+    response = await post_form(client, "/login", {"username": username, "password": PASSWORD},
+                               "/login")
+    assert response.status_code == 303, response.text
+
+
+GOOD_APPEAL = {
+    "type": "complaint",
+    "region": "990100",
+    "category": "城乡建设",
+    "title": "小区旁工地夜间施工扰民",
+    "body": "我们小区旁边的工地每天晚上施工到凌晨两点，噪音很大，老人孩子都睡不好，请管一管。",
+    "contact_name": "李阿姨",
+    "contact_phone": "13812345678",
+    "contact_email": "",
+}
+
+
+async def submit_appeal(client: httpx.AsyncClient, **overrides) -> dict:
+    response = await post_form(client, "/submit", {**GOOD_APPEAL, **overrides}, "/submit")
+    assert response.status_code == 200, response.text
+    found = {
+        key: re.search(rf'id="tracking-{key}">([^<]+)<', response.text).group(1)
+        for key in ("number", "username", "password")
+    }
+    return found
