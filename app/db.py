@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate
 
 MODEL_MODULES = ["app.models"]
@@ -39,9 +40,10 @@ TORTOISE_ORM = tortoise_config(
 
 
 async def upgrade(database_url: str) -> None:
-    """Bring the database to the newest schema."""
-    await migrate(config=tortoise_config(database_url))
-    await Tortoise.close_connections()
+    """Bring the database to the newest schema, in a context of its own so that a
+    connection the process already has is left alone."""
+    async with TortoiseContext():
+        await migrate(config=tortoise_config(database_url))
 
 
 async def connect(database_url: str) -> None:

@@ -1,0 +1,79 @@
+import shutil
+
+import pytest
+
+from app.cli import main
+from app.rules import load_rules
+from app.rules_error import RulesError
+from app.settings import ROOT, Settings, SettingsError
+
+
+@pytest.fixture
+def rules_copy(tmp_path):
+    target = tmp_path / "rules"
+    shutil.copytree(ROOT / "routing_rules", target)
+    return target
+
+
+def test_shipped_rules_have_the_demo_province(rules):
+    levels = [r.level for r in rules.regions.values()]
+    assert levels.count("province") == 1
+    assert levels.count("city") >= 2 and levels.count("county") >= 3
+    kinds = {d.kind for d in rules.departments.values()}
+    assert {"zhujian", "renshe", "jiaoyu", "weijian", "shengtai", "jiaotong", "shangwu", "wenlv",
+            "nongye", "gongan", "shichang", "minzheng", "ziranziyuan", "jiwei"} <= kinds
+    assert len(rules.categories) == 15
+
+
+def test_broken_entry_is_named_with_its_file(rules_copy):
+    text = (rules_copy / "routing.yaml").read_text(encoding="utf-8")
+    (rules_copy / "routing.yaml").write_text(
+        text.replace("城乡建设: zhujian", "城乡建设: nosuchkind"), encoding="utf-8")
+    with pytest.raises(RulesError) as caught:
+        load_rules(rules_copy)
+    assert ("routing.yaml", "category_department.城乡建设", "未知部门类型 nosuchkind") \
+        in caught.value.problems
+
+
+def test_duplicate_region_code_is_refused(rules_copy):
+    text = (rules_copy / "regions.yaml").read_text(encoding="utf-8")
+    (rules_copy / "regions.yaml").write_text(text.replace('"990222"', '"990221"'),
+                                             encoding="utf-8")
+    with pytest.raises(RulesError) as caught:
+        load_rules(rules_copy)
+    assert any(f == "regions.yaml" and "990221" in m for f, _, m in caught.value.problems)
+
+
+def test_unparsable_yaml_names_the_file(rules_copy):
+    (rules_copy / "categories.yaml").write_text("categories: [unclosed", encoding="utf-8")
+    with pytest.raises(RulesError) as caught:
+        load_rules(rules_copy)
+    assert caught.value.problems[0][0] == "categories.yaml"
+
+
+def test_rules_check_command_exits_1_and_lists_problems(rules_copy, capsys):
+    (rules_copy / "routing.yaml").write_text("confidence_threshold: 7\nreports_to: jiwei\n",
+                                             encoding="utf-8")
+    assert main(["rules", "check", "--rules", str(rules_copy)]) == 1
+    err = capsys.readouterr().err
+    assert "routing.yaml: confidence_threshold:" in err
+
+
+def test_rules_check_command_passes_on_shipped_rules(capsys):
+    assert main(["rules", "check", "--rules", str(ROOT / "routing_rules")]) == 0
+    assert "规则无误" in capsys.readouterr().out
+
+
+def test_production_refuses_to_start_without_a_secret():
+    with pytest.raises(SettingsError):
+        Settings.from_env({})
+    with pytest.raises(SettingsError):
+        Settings.from_env({"SECRET_KEY": "short"})
+    assert Settings.from_env({"SECRET_KEY": "x" * 40}).secret_key == "x" * 40
+    assert Settings.from_env({"MINSHENG_DEV": "1"}).dev_mode
+
+
+def test_default_database_is_a_sqlite_file_under_var():
+    settings = Settings.from_env({"MINSHENG_DEV": "1"})
+    assert settings.database_url.startswith("sqlite://")
+    assert settings.database_url.endswith("var/minsheng.sqlite3")
