@@ -36,6 +36,7 @@ class Settings:
     mail_from: str = "minsheng@localhost"
     rate_limit: int = 30
     inprocess_worker: bool = False
+    model_dir: Path | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -71,4 +72,5 @@ class Settings:
             mail_from=env.get("SMTP_FROM", "minsheng@localhost"),
             rate_limit=rate_limit,
             inprocess_worker=_flag(env.get("MINSHENG_INPROCESS_WORKER")),
+            model_dir=Path(env["MINSHENG_MODEL_DIR"]) if env.get("MINSHENG_MODEL_DIR") else None,
         )

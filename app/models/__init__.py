@@ -1,5 +1,5 @@
 from app.models.accounts import Account, WebSession
-from app.models.appeals import Appeal, AppealEvent, TrackingCounter
+from app.models.appeals import Appeal, AppealEvent, LabelledExample, TrackingCounter
 from app.models.geography import Category, Department, Region
 
 __all__ = [
@@ -8,6 +8,7 @@ __all__ = [
     "AppealEvent",
     "Category",
     "Department",
+    "LabelledExample",
     "Region",
     "TrackingCounter",
     "WebSession",

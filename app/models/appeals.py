@@ -66,6 +66,10 @@ class AppealEvent(Model):
         "minsheng.Account", related_name="events", null=True, on_delete=fields.RESTRICT
     )
     actor_label = fields.CharField(max_length=80)
+    # The department the event concerns (assigned to, returned by), for audits in SQL.
+    department = fields.ForeignKeyField(
+        "minsheng.Department", related_name="events", null=True, on_delete=fields.RESTRICT
+    )
     at = fields.DatetimeField()
     note = fields.TextField(default="")
     data = fields.JSONField(null=True)
@@ -73,7 +77,10 @@ class AppealEvent(Model):
 
     class Meta:
         table = "appeal_event"
-        indexes = (Index(fields=("appeal_id", "id")),)
+        indexes = (
+            Index(fields=("appeal_id", "id")),
+            Index(fields=("kind", "department_id")),
+        )
 
 
 class TrackingCounter(Model):
@@ -84,3 +91,18 @@ class TrackingCounter(Model):
 
     class Meta:
         table = "tracking_counter"
+
+
+class LabelledExample(Model):
+    # A person's final word on where an appeal belonged: training data for the next model.
+    id = fields.BigIntField(primary_key=True)
+    appeal = fields.OneToOneField(
+        "minsheng.Appeal", related_name="labelled_example", on_delete=fields.RESTRICT
+    )
+    category = fields.CharField(max_length=50)
+    department_code = fields.CharField(max_length=40)
+    source = fields.CharField(max_length=20)  # manual_route / return_reroute
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "labelled_example"

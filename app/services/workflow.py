@@ -70,6 +70,7 @@ async def transition(
             to_status=new.value,
             actor=actor.account,
             actor_label=actor.label,
+            department_id=fields.get("department_id") or appeal.department_id,
             at=at,
             note=note,
             data=data,

@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from app import db
 from app.rules import Rules
+from app.services import predictor
 from app.services.errors import ServiceError
 from app.settings import Settings
 from app.web import public, staff
@@ -63,6 +64,7 @@ def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> S
     async def lifespan(app: Starlette):
         if manage_db:
             await db.connect(settings.database_url)
+            await predictor.start(settings.model_dir, settings.var_dir / "seed-model")
         try:
             yield
         finally:

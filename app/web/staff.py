@@ -161,7 +161,7 @@ async def appeal_detail(request: Request, account: Account) -> Response:
         "appeal": appeal, "events": events, "contact": contact, "role": role.value,
         "mark": _marks(request, [appeal])[appeal.id], "explanation": explanation,
         "routing": appeal.routing if role in (Role.DISPATCHER, Role.INSPECTOR) else None,
-        "departments": departments, "may": {
+        "departments": departments, "categories": list(rules.categories), "may": {
             name: access.may_use(account, name)
             for name in ("acknowledge", "reply", "return_appeal", "route_appeal")
         },
@@ -201,7 +201,8 @@ async def route_appeal(request: Request, account: Account) -> Response:
     form = await checked_form(request)
     appeal = await _visible(account, request.path_params["tracking_number"])
     await routing.route_manual(request.app.state.rules, appeal, str(form.get("department", "")),
-                               Actor.of(account), str(form.get("note", "")).strip())
+                               Actor.of(account), str(form.get("note", "")).strip(),
+                               str(form.get("category", "")).strip() or None)
     return _back(appeal)
 
 
