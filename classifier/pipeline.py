@@ -20,8 +20,8 @@ from classifier.tokenize import normalize, tokenize
 class Settings:
     """Training settings; the defaults are the winners of grouped cross-validation."""
 
-    word_ngrams: tuple[int, int] = (1, 2)
-    char_ngrams: tuple[int, int] = (1, 3)
+    word_ngrams: tuple[int, int] = (1, 1)
+    char_ngrams: tuple[int, int] = (1, 2)
     max_chars: int = 1000
     model: str = "svc"  # "svc" (calibrated LinearSVC) or "logreg"
     c: float = 1.0
