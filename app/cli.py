@@ -130,6 +130,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _serve(settings, args.host, args.port)
 
 
+def _database_examples() -> list[tuple[str, str]]:
+    from app.services.training_data import database_examples
+
+    async def run() -> list[tuple[str, str]]:
+        await db.connect(_settings().database_url)
+        try:
+            return await database_examples()
+        finally:
+            await db.disconnect()
+
+    return asyncio.run(run())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="minsheng", description="民声 citizen-appeals platform: serve it, manage its data."
@@ -167,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     from classifier import cli as classifier_cli
 
     sla_cli.add_subcommands(commands, Settings.from_env({"MINSHENG_DEV": "1"}).rules_dir)
-    classifier_cli.add_subcommands(commands)
+    classifier_cli.add_subcommands(commands, from_db=_database_examples)
     return parser
 
 

@@ -87,10 +87,15 @@ def test_settings(database_url: str, **extra: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def app(database, rules):
+async def app(database, rules):
+    """The app as `serve` runs it, routing with the bundled seed model."""
+    from app.services import predictor
     from app.web.app import create_app
 
-    return create_app(test_settings(database), rules, manage_db=False)
+    settings = test_settings(database)
+    await predictor.start(None, settings.var_dir / "seed-model")
+    yield create_app(settings, rules, manage_db=False)
+    predictor.install(None)
 
 
 def make_client(app) -> httpx.AsyncClient:
@@ -151,8 +156,8 @@ GOOD_APPEAL = {
     "type": "complaint",
     "region": "990100",
     "category": "城乡建设",
-    "title": "小区旁工地夜间施工扰民",
-    "body": "我们小区旁边的工地每天晚上施工到凌晨两点，噪音很大，老人孩子都睡不好，请管一管。",
+    "title": "小区电梯坏了一个月物业公司不修",
+    "body": "我们小区3号楼电梯坏了一个多月，物业公司一直推脱不修，老人上下楼很困难，请管一管。",
     "contact_name": "李阿姨",
     "contact_phone": "13812345678",
     "contact_email": "",

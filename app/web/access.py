@@ -16,6 +16,7 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = {
     "reply": frozenset({H}),
     "return_appeal": frozenset({H}),
     "route_appeal": frozenset({D}),
+    "returns_stats": frozenset({D, I}),
 }
 
 HOME_BY_ROLE = {

@@ -17,7 +17,7 @@ from app.domain.masking import mask_email, mask_phone
 from app.domain.states import OPEN, STATUS_LABELS, Status
 from app.domain.types import TYPE_LABELS, Role
 from app.models import Account, Appeal, AppealEvent, Department
-from app.services import handling, routing
+from app.services import audit, handling, routing
 from app.services.accounts import load_session
 from app.services.workflow import Actor
 from app.web import access, presenters
@@ -168,6 +168,14 @@ async def appeal_detail(request: Request, account: Account) -> Response:
     })
 
 
+@staff_route("returns_stats")
+async def returns_stats(request: Request, account: Account) -> Response:
+    return render(request, "returns.html", {
+        "by_department": await audit.returns_by_department(),
+        "by_category": await audit.returns_by_category(),
+    })
+
+
 def _back(appeal: Appeal) -> RedirectResponse:
     return RedirectResponse(f"/staff/appeals/{appeal.tracking_number}", status_code=303)
 
@@ -211,6 +219,7 @@ routes = [
     Route("/staff/queue", handler_queue, name="handler_queue"),
     Route("/staff/triage", triage_queue, name="triage_queue"),
     Route("/staff/appeals", inspect_list, name="inspect_list"),
+    Route("/staff/returns", returns_stats, name="returns_stats"),
     Route("/staff/appeals/{tracking_number}", appeal_detail, name="appeal_detail"),
     Route("/staff/appeals/{tracking_number}/acknowledge", acknowledge, methods=["POST"],
           name="acknowledge"),
