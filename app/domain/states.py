@@ -32,6 +32,12 @@ class Event(StrEnum):
     # Events that record something without moving the appeal.
     SUPERVISE = "supervise"
     NOTE = "note"
+    EXTENSION_REQUEST = "extension_request"
+    EXTENSION_GRANT = "extension_grant"
+    EXTENSION_REFUSE = "extension_refuse"
+    DEADLINE_MOVED = "deadline_moved"
+    SLA_WARNING = "sla_warning"
+    SLA_OVERDUE = "sla_overdue"
 
 
 S, E = Status, Event
@@ -56,7 +62,17 @@ TRANSITIONS: dict[tuple[Status, Event], Status] = {
 OPEN = frozenset({S.SUBMITTED, S.TRIAGE, S.ASSIGNED, S.ACCEPTED, S.AWAITING_INFO})
 FINISHED = frozenset({S.REPLIED, S.CLOSED, S.REJECTED})
 # Supervision and notes may be recorded on any appeal that is not finished for good.
-_STAY_EVENTS = {E.SUPERVISE: OPEN | {S.REPLIED}, E.NOTE: frozenset(Status)}
+_IN_HAND = frozenset({S.ASSIGNED, S.ACCEPTED, S.AWAITING_INFO})
+_STAY_EVENTS = {
+    E.SUPERVISE: OPEN | {S.REPLIED},
+    E.NOTE: frozenset(Status),
+    E.EXTENSION_REQUEST: _IN_HAND,
+    E.EXTENSION_GRANT: _IN_HAND,
+    E.EXTENSION_REFUSE: _IN_HAND,
+    E.DEADLINE_MOVED: OPEN,
+    E.SLA_WARNING: OPEN,
+    E.SLA_OVERDUE: OPEN,
+}
 for _event, _states in _STAY_EVENTS.items():
     for _state in _states:
         TRANSITIONS[(_state, _event)] = _state
@@ -87,6 +103,12 @@ EVENT_LABELS = {
     E.REJECT: "不予受理",
     E.SUPERVISE: "督办",
     E.NOTE: "备注",
+    E.EXTENSION_REQUEST: "申请延期",
+    E.EXTENSION_GRANT: "批准延期",
+    E.EXTENSION_REFUSE: "不批准延期",
+    E.DEADLINE_MOVED: "答复期限调整",
+    E.SLA_WARNING: "临近期限提醒",
+    E.SLA_OVERDUE: "超期",
 }
 
 

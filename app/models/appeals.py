@@ -37,6 +37,12 @@ class Appeal(Model):
     ack_due_at = fields.DatetimeField(null=True)
     reply_due_at = fields.DatetimeField(null=True)
     deadline_provisional = fields.BooleanField(default=False)
+    window_start = fields.DatetimeField(null=True)  # submission, or the redo
+    warn_at = fields.DatetimeField(null=True)
+    sla_state = fields.CharField(max_length=10, default="ok")  # ok / warning / overdue
+    extension_days = fields.SmallIntField(default=0)
+    extension_requested_days = fields.SmallIntField(default=0)
+    info_request = fields.TextField(default="")
     replied_at = fields.DatetimeField(null=True)
     reply_text = fields.TextField(default="")
     closed_at = fields.DatetimeField(null=True)
@@ -49,6 +55,8 @@ class Appeal(Model):
         indexes = (
             Index(fields=("status", "reply_due_at")),
             Index(fields=("department_id", "status", "reply_due_at")),
+            Index(fields=("sla_state", "warn_at")),
+            Index(fields=("status", "ack_due_at")),
         )
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from app.domain.clock import compute_deadline, to_local
+from app.domain.clock import to_local
+from app.domain.deadlines import ClockFacts, reply_clock
 from app.domain.types import TYPE_LABELS, AppealType
 from app.models import Appeal, AppealEvent, Category, Department, Region
 from app.rules import Rules
@@ -114,8 +115,8 @@ async def _next_number(conn, day: str) -> int:
 async def submit(rules: Rules, sub: Submission, *, resident=None,
                  at: datetime | None = None) -> Receipt:
     at = at or now_utc()
-    policy = rules.policies.reply(sub.type)
-    deadline = compute_deadline(at, policy.reply_days, rules.calendar)
+    clock = reply_clock(ClockFacts(sub.type, at), rules.policies, rules.calendar)
+    deadline = clock.deadline
     username, password = generate_username(), generate_password()
     candidates, model_version = await predictor.predict(f"{sub.title}\n{sub.body}")
     async with in_transaction() as conn:
@@ -144,6 +145,8 @@ async def submit(rules: Rules, sub: Submission, *, resident=None,
             submitted_at=at,
             reply_due_at=deadline.due_at,
             deadline_provisional=deadline.provisional,
+            window_start=at,
+            warn_at=clock.warn_at,
         )
         await AppealEvent.create(
             appeal=appeal, kind="submitted", from_status="", to_status="submitted",

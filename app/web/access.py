@@ -17,6 +17,9 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = {
     "return_appeal": frozenset({H}),
     "route_appeal": frozenset({D}),
     "returns_stats": frozenset({D, I}),
+    "ask_info": frozenset({H}),
+    "request_extension": frozenset({H}),
+    "decide_extension": frozenset({D, I}),
 }
 
 HOME_BY_ROLE = {

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.domain.types import TYPE_LABELS, AppealType
 from app.models import AppealEvent, Department
-from app.services import accounts, intake
+from app.services import accounts, clocks, intake
 from app.services.errors import ValidationFailed
+from app.web import presenters
 from app.web.render import render, secure_cookies
 from app.web.security import SESSION_COOKIE, checked_form, client_address
 
@@ -77,8 +80,35 @@ async def track_view(request: Request) -> Response:
     appeal = session.appeal
     await appeal.fetch_related("department", "category", "region")
     events = await AppealEvent.filter(appeal_id=appeal.id, public=True).order_by("id")
+    mark = presenters.deadline_mark(request.app.state.rules, appeal.status, appeal.type,
+                                    appeal.reply_due_at, datetime.now(UTC))
     return render(request, "track_view.html", {"appeal": appeal, "events": events,
+                                               "mark": mark, "ratings": clocks.RATINGS,
                                                "is_report": appeal.type == AppealType.REPORT})
+
+
+async def _tracked(request: Request):
+    session = await accounts.load_session(request.cookies.get(TRACK_COOKIE))
+    return session.appeal if session is not None else None
+
+
+async def track_info(request: Request) -> Response:
+    form = await checked_form(request)
+    appeal = await _tracked(request)
+    if appeal is None:
+        return RedirectResponse("/track", status_code=303)
+    await clocks.supply_info(request.app.state.rules, appeal, str(form.get("info", "")))
+    return RedirectResponse("/track/appeal", status_code=303)
+
+
+async def track_rating(request: Request) -> Response:
+    form = await checked_form(request)
+    appeal = await _tracked(request)
+    if appeal is None:
+        return RedirectResponse("/track", status_code=303)
+    await clocks.rate(request.app.state.rules, appeal, str(form.get("rating", "")),
+                      str(form.get("reason", "")))
+    return RedirectResponse("/track/appeal", status_code=303)
 
 
 async def track_logout(request: Request) -> Response:
@@ -130,6 +160,8 @@ routes = [
     Route("/track", track_form, methods=["GET"], name="track_form"),
     Route("/track", track_login, methods=["POST"], name="track_login"),
     Route("/track/appeal", track_view, methods=["GET"], name="track_view"),
+    Route("/track/info", track_info, methods=["POST"], name="track_info"),
+    Route("/track/rating", track_rating, methods=["POST"], name="track_rating"),
     Route("/track/logout", track_logout, methods=["POST"], name="track_logout"),
     Route("/login", login_form, methods=["GET"], name="login_form"),
     Route("/login", login, methods=["POST"], name="login"),

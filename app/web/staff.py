@@ -12,13 +12,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from app.domain.clock import compute_deadline, explain_zh
+from app.domain.clock import explain_zh
 from app.domain.masking import mask_email, mask_phone
 from app.domain.states import OPEN, STATUS_LABELS, Status
 from app.domain.types import TYPE_LABELS, Role
 from app.models import Account, Appeal, AppealEvent, Department
-from app.services import audit, handling, routing
+from app.services import audit, clocks, handling, routing
 from app.services.accounts import load_session
+from app.services.errors import ServiceError
 from app.services.workflow import Actor
 from app.web import access, presenters
 from app.web.render import render
@@ -150,9 +151,8 @@ async def appeal_detail(request: Request, account: Account) -> Response:
         "email": mask_email(appeal.contact_email) if shows_contact else "",
         "hidden": not shows_contact,
     }
-    policy = rules.policies.reply(appeal.type)
-    explanation = explain_zh(compute_deadline(appeal.submitted_at, policy.reply_days,
-                                              rules.calendar))
+    clock = await clocks.clock_for(rules, appeal)
+    explanation = explain_zh(clock.deadline)
     departments = []
     if access.may_use(account, "route_appeal"):
         departments = await Department.filter(active=True).exclude(
@@ -161,11 +161,47 @@ async def appeal_detail(request: Request, account: Account) -> Response:
         "appeal": appeal, "events": events, "contact": contact, "role": role.value,
         "mark": _marks(request, [appeal])[appeal.id], "explanation": explanation,
         "routing": appeal.routing if role in (Role.DISPATCHER, Role.INSPECTOR) else None,
+        "max_due_at": clock.max_due_at,
+        "extension_room": rules.policies.reply(appeal.type).max_extension_days
+        - appeal.extension_days,
         "departments": departments, "categories": list(rules.categories), "may": {
             name: access.may_use(account, name)
-            for name in ("acknowledge", "reply", "return_appeal", "route_appeal")
+            for name in ("acknowledge", "reply", "return_appeal", "route_appeal", "ask_info",
+                         "request_extension", "decide_extension")
         },
     })
+
+
+@staff_route("ask_info")
+async def ask_info(request: Request, account: Account) -> Response:
+    form = await checked_form(request)
+    appeal = await _visible(account, request.path_params["tracking_number"])
+    await clocks.ask_info(appeal, Actor.of(account), str(form.get("question", "")))
+    return _back(appeal)
+
+
+@staff_route("request_extension")
+async def request_extension(request: Request, account: Account) -> Response:
+    form = await checked_form(request)
+    appeal = await _visible(account, request.path_params["tracking_number"])
+    raw = str(form.get("days", ""))
+    if not raw.isdigit():
+        raise ServiceError("请填写延期的工作日天数。", "days")
+    await clocks.request_extension(request.app.state.rules, appeal, Actor.of(account), int(raw),
+                                   str(form.get("reason", "")))
+    return _back(appeal)
+
+
+@staff_route("decide_extension")
+async def decide_extension(request: Request, account: Account) -> Response:
+    form = await checked_form(request)
+    appeal = await _visible(account, request.path_params["tracking_number"])
+    decision = str(form.get("decision", ""))
+    if decision not in ("grant", "refuse"):
+        raise ServiceError("请选择批准或不批准。", "decision")
+    await clocks.decide_extension(request.app.state.rules, appeal, Actor.of(account),
+                                  decision == "grant", str(form.get("note", "")))
+    return _back(appeal)
 
 
 @staff_route("returns_stats")
@@ -228,4 +264,10 @@ routes = [
           name="return_appeal"),
     Route("/staff/appeals/{tracking_number}/route", route_appeal, methods=["POST"],
           name="route_appeal"),
+    Route("/staff/appeals/{tracking_number}/ask-info", ask_info, methods=["POST"],
+          name="ask_info"),
+    Route("/staff/appeals/{tracking_number}/extension", request_extension, methods=["POST"],
+          name="request_extension"),
+    Route("/staff/appeals/{tracking_number}/extension/decision", decide_extension,
+          methods=["POST"], name="decide_extension"),
 ]

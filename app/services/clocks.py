@@ -1,0 +1,165 @@
+"""Use cases that move a reply deadline: waiting for the resident, extensions, the redo,
+and recomputing after the calendar changed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tortoise.transactions import in_transaction
+
+from app.domain.deadlines import ClockFacts, ReplyClock, pauses_from_events, reply_clock
+from app.domain.states import Event, Status
+from app.models import Appeal, AppealEvent
+from app.rules import Rules
+from app.services.errors import ServiceError
+from app.services.workflow import RESIDENT, SYSTEM, Actor, now_utc, transition
+
+RATINGS = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
+TEXT_MAX = 2000
+
+
+async def _pauses(appeal: Appeal, extra: tuple[datetime, datetime] | None = None) -> list:
+    events = await AppealEvent.filter(appeal_id=appeal.id, kind__in=["ask_info", "info_supplied"]
+                                      ).order_by("id").values_list("kind", "at")
+    pauses = pauses_from_events(events, appeal.window_start or appeal.submitted_at)
+    return pauses + ([extra] if extra else [])
+
+
+async def clock_for(rules: Rules, appeal: Appeal, *, extension_days: int | None = None,
+                    extra_pause: tuple[datetime, datetime] | None = None) -> ReplyClock:
+    facts = ClockFacts(
+        appeal.type, appeal.window_start or appeal.submitted_at,
+        await _pauses(appeal, extra_pause),
+        appeal.extension_days if extension_days is None else extension_days,
+    )
+    return reply_clock(facts, rules.policies, rules.calendar)
+
+
+def _deadline_changes(clock: ReplyClock) -> dict:
+    return {"reply_due_at": clock.deadline.due_at, "warn_at": clock.warn_at,
+            "deadline_provisional": clock.deadline.provisional, "sla_state": "ok"}
+
+
+def _text(value: str, field: str, what: str, minimum: int = 2) -> str:
+    value = value.strip()
+    if len(value) < minimum:
+        raise ServiceError(f"请填写{what}。", field)
+    if len(value) > TEXT_MAX:
+        raise ServiceError(f"{what}不能超过 {TEXT_MAX} 个字。", field)
+    return value
+
+
+async def ask_info(appeal: Appeal, actor: Actor, question: str) -> Appeal:
+    question = _text(question, "question", "需要群众补充的内容", 5)
+    return await transition(appeal, Event.ASK_INFO, actor, note=question,
+                            changes={"info_request": question})
+
+
+async def supply_info(rules: Rules, appeal: Appeal, text: str) -> Appeal:
+    """The resident's answer ends the pause; the deadline moves by the working days waited."""
+    text = _text(text, "info", "补充内容", 5)
+    at = now_utc()
+    asked = await AppealEvent.filter(appeal_id=appeal.id, kind="ask_info").order_by("-id").first()
+    if appeal.status != Status.AWAITING_INFO or asked is None:
+        raise ServiceError("该诉求目前不需要补充材料。", "info", "illegal_transition")
+    clock = await clock_for(rules, appeal, extra_pause=(asked.at, at))
+    return await transition(
+        appeal, Event.INFO_SUPPLIED, RESIDENT, note=text, at=at,
+        data={"old_due_at": appeal.reply_due_at.isoformat(),
+              "new_due_at": clock.deadline.due_at.isoformat()},
+        changes={**_deadline_changes(clock), "info_request": ""},
+    )
+
+
+async def request_extension(rules: Rules, appeal: Appeal, actor: Actor, days: int,
+                            reason: str) -> Appeal:
+    reason = _text(reason, "reason", "延期理由", 5)
+    room = rules.policies.reply(appeal.type).max_extension_days - appeal.extension_days
+    if appeal.extension_requested_days:
+        raise ServiceError("已有延期申请待审批。", "days", "conflict")
+    if room <= 0:
+        raise ServiceError("该诉求已达到最长延期，不能再延期。", "days")
+    if not 1 <= days <= room:
+        raise ServiceError(f"延期天数须在 1 到 {room} 个工作日之间。", "days")
+    return await transition(appeal, Event.EXTENSION_REQUEST, actor, note=reason,
+                            data={"days": days}, changes={"extension_requested_days": days},
+                            public=False)
+
+
+async def decide_extension(rules: Rules, appeal: Appeal, actor: Actor, grant: bool,
+                           note: str = "") -> Appeal:
+    days = appeal.extension_requested_days
+    if not days:
+        raise ServiceError("没有待审批的延期申请。", "decision")
+    request = await AppealEvent.filter(appeal_id=appeal.id, kind="extension_request") \
+        .order_by("-id").first()
+    if request is not None and actor.account is not None and request.actor_id == actor.account.id:
+        raise ServiceError("不能审批自己提出的延期申请。", "decision", "forbidden")
+    if not grant:
+        return await transition(appeal, Event.EXTENSION_REFUSE, actor, note=note.strip(),
+                                data={"days": days}, changes={"extension_requested_days": 0})
+    total = appeal.extension_days + days
+    clock = await clock_for(rules, appeal, extension_days=total)
+    return await transition(
+        appeal, Event.EXTENSION_GRANT, actor, note=note.strip(),
+        data={"days": days, "old_due_at": appeal.reply_due_at.isoformat(),
+              "new_due_at": clock.deadline.due_at.isoformat()},
+        changes={**_deadline_changes(clock), "extension_days": total,
+                 "extension_requested_days": 0},
+    )
+
+
+async def rate(rules: Rules, appeal: Appeal, rating: str, reason: str = "") -> Appeal:
+    """满意 / 基本满意 close the appeal; 不满意 reopens it once with a fresh window."""
+    if rating not in RATINGS:
+        raise ServiceError("请选择满意、基本满意或不满意。", "rating")
+    if rating != "unsatisfied":
+        return await transition(appeal, Event.RATE_OK, RESIDENT, note=RATINGS[rating],
+                                changes={"rating": rating, "closed_at": now_utc()})
+    reason = _text(reason, "reason", "不满意的理由", 5)
+    redone = await AppealEvent.exists(appeal_id=appeal.id, kind=Event.RATE_UNSATISFIED.value)
+    if redone:
+        return await transition(appeal, Event.RATE_OK, RESIDENT, note=f"不满意：{reason}",
+                                changes={"rating": rating, "closed_at": now_utc()})
+    at = now_utc()
+    facts = ClockFacts(appeal.type, at)
+    clock = reply_clock(facts, rules.policies, rules.calendar)
+    return await transition(
+        appeal, Event.RATE_UNSATISFIED, RESIDENT, note=reason, at=at,
+        changes={**_deadline_changes(clock), "rating": rating, "window_start": at,
+                 "extension_days": 0, "extension_requested_days": 0},
+    )
+
+
+async def recompute(rules: Rules, appeal: Appeal) -> bool:
+    """Bring one running deadline in line with the calendar; log an event if it moved."""
+    clock = await clock_for(rules, appeal)
+    if clock.deadline.due_at == appeal.reply_due_at and \
+            clock.deadline.provisional == appeal.deadline_provisional:
+        return False
+    old = appeal.reply_due_at
+    await transition(
+        appeal, Event.DEADLINE_MOVED, SYSTEM, note="工作日历调整，重新计算答复期限",
+        data={"old_due_at": old.isoformat() if old else None,
+              "new_due_at": clock.deadline.due_at.isoformat()},
+        changes=_deadline_changes(clock),
+    )
+    return True
+
+
+async def recompute_all(rules: Rules, batch: int = 500) -> tuple[int, int]:
+    """Every open appeal, in id order and in batches; returns (looked at, moved)."""
+    seen = moved = 0
+    last_id = 0
+    while True:
+        appeals = await Appeal.filter(
+            id__gt=last_id,
+            status__in=[Status.SUBMITTED, Status.TRIAGE, Status.ASSIGNED, Status.ACCEPTED],
+        ).order_by("id").limit(batch)
+        if not appeals:
+            return seen, moved
+        for appeal in appeals:
+            async with in_transaction():
+                moved += await recompute(rules, appeal)
+        seen += len(appeals)
+        last_id = appeals[-1].id
