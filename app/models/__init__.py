@@ -1,6 +1,7 @@
 from app.models.accounts import Account, WebSession
 from app.models.appeals import Appeal, AppealEvent, LabelledExample, TrackingCounter
 from app.models.geography import Category, Department, Region
+from app.models.outbox import OutboxAttempt, OutboxMessage
 
 __all__ = [
     "Account",
@@ -9,6 +10,8 @@ __all__ = [
     "Category",
     "Department",
     "LabelledExample",
+    "OutboxAttempt",
+    "OutboxMessage",
     "Region",
     "TrackingCounter",
     "WebSession",
