@@ -130,6 +130,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _serve(settings, args.host, args.port)
 
 
+def cmd_sla_recompute(args: argparse.Namespace) -> int:
+    from app.services.clocks import recompute_all
+
+    settings = _settings()
+    rules = _rules(settings)
+
+    async def run() -> tuple[int, int]:
+        await db.connect(settings.database_url)
+        try:
+            return await recompute_all(rules)
+        finally:
+            await db.disconnect()
+
+    seen, moved = asyncio.run(run())
+    print(f"检查了 {seen} 件办理中的诉求，调整了 {moved} 件的答复期限。")
+    return 0
+
+
 def _database_examples() -> list[tuple[str, str]]:
     from app.services.training_data import database_examples
 
@@ -179,7 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     from app import sla_cli
     from classifier import cli as classifier_cli
 
-    sla_cli.add_subcommands(commands, Settings.from_env({"MINSHENG_DEV": "1"}).rules_dir)
+    sla = sla_cli.add_subcommands(commands, Settings.from_env({"MINSHENG_DEV": "1"}).rules_dir)
+    recompute = sla.add_parser(
+        "recompute", help="recompute running deadlines after the calendar or clocks changed")
+    recompute.set_defaults(func=cmd_sla_recompute)
     classifier_cli.add_subcommands(commands, from_db=_database_examples)
     return parser
 
