@@ -54,6 +54,37 @@ async def submit(request: Request) -> Response:
     return render(request, "receipt.html", {"receipt": receipt})
 
 
+QUICK_TYPES = ("consultation", "help", "complaint", "suggestion")
+QUICK_TYPE_ERROR = "快速通道只受理咨询、求助、投诉和建议；举报请走“我要留言”。"
+
+
+async def quick_form(request: Request) -> Response:
+    topics = request.app.state.rules.hot_topics
+    topic = request.query_params.get("topic", "")
+    values = {"title": topic if topic in topics else "", "type": "consultation"}
+    return render(request, "quick.html", {**_form_context(request), "topics": topics,
+                                          "quick_types": QUICK_TYPES, "values": values,
+                                          "errors": {}})
+
+
+async def quick_submit(request: Request) -> Response:
+    """The quick channel: a short form, no account; credentials on a printable receipt."""
+    request.app.state.limiter.check("submit", client_address(request))
+    form = await checked_form(request)
+    values = {key: str(form.get(key, "")) for key in intake.FIELDS}
+    rules = request.app.state.rules
+    try:
+        if values["type"] not in QUICK_TYPES:
+            raise ValidationFailed({"type": QUICK_TYPE_ERROR})
+        submission = intake.validate(values, rules)
+    except ValidationFailed as exc:
+        return render(request, "quick.html", {
+            **_form_context(request), "topics": rules.hot_topics, "quick_types": QUICK_TYPES,
+            "values": values, "errors": exc.errors}, status=400)
+    receipt = await intake.submit(rules, submission)
+    return render(request, "receipt.html", {"receipt": receipt})
+
+
 async def track_form(request: Request) -> Response:
     return render(request, "track_login.html", {"error": ""})
 
@@ -157,6 +188,8 @@ routes = [
     Route("/", home, name="home"),
     Route("/submit", submit_form, methods=["GET"], name="submit_form"),
     Route("/submit", submit, methods=["POST"], name="submit"),
+    Route("/quick", quick_form, methods=["GET"], name="quick_form"),
+    Route("/quick", quick_submit, methods=["POST"], name="quick_submit"),
     Route("/track", track_form, methods=["GET"], name="track_form"),
     Route("/track", track_login, methods=["POST"], name="track_login"),
     Route("/track/appeal", track_view, methods=["GET"], name="track_view"),
