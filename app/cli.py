@@ -130,6 +130,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _serve(settings, args.host, args.port)
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from app.notify import notices
+    from app.services.sweep import sweep
+
+    settings = _settings()
+    notices.configure(settings.base_url)
+
+    async def run():
+        await db.connect(settings.database_url)
+        try:
+            return await sweep()
+        finally:
+            await db.disconnect()
+
+    report = asyncio.run(run())
+    print(f"临近期限 {report.warned} 件，超期 {report.overdue} 件，签收超时 {report.ack_late} 件，"
+          f"部门日报 {report.digests} 份；排队通知 {report.notices} 封。")
+    return 0
+
+
 def cmd_sla_recompute(args: argparse.Namespace) -> int:
     from app.services.clocks import recompute_all
 
@@ -161,6 +181,68 @@ def _database_examples() -> list[tuple[str, str]]:
     return asyncio.run(run())
 
 
+async def _worker(settings: Settings, once: bool) -> int:
+    import logging
+    import signal
+
+    from app.worker import periodic_jobs, run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    rules = _rules(settings)
+    await db.connect(settings.database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        result = await run_worker(settings, stop, periodic_jobs(settings, rules), once=once)
+    finally:
+        await db.disconnect()
+    if once:
+        print(f"邮件：发出 {result.sent} 封，待重试 {result.retrying} 封，"
+              f"失败 {result.failed} 封。")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    return asyncio.run(_worker(_settings(), args.once))
+
+
+async def _mail(action: str) -> int:
+    from tortoise.transactions import in_transaction
+
+    from app.models import OutboxMessage
+    from app.notify.outbox import now_utc
+
+    await db.connect(_settings().database_url)
+    try:
+        if action == "retry":
+            async with in_transaction():
+                count = await OutboxMessage.filter(status="failed").update(
+                    status="pending", attempts=0, next_attempt_at=now_utc())
+            print(f"已将 {count} 封失败的邮件重新排队。")
+            return 0
+        labels = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "失败"}
+        for status, label in labels.items():
+            count = await OutboxMessage.filter(status=status).count()
+            print(f"{label}（{status}）：{count}")
+        oldest = await OutboxMessage.filter(status="pending").order_by("created_at").first()
+        if oldest is not None:
+            print(f"最早的待发送邮件：#{oldest.id}，{oldest.created_at.isoformat()}，"
+                  f"已尝试 {oldest.attempts} 次")
+        return 0
+    finally:
+        await db.disconnect()
+
+
+def cmd_mail_status(args: argparse.Namespace) -> int:
+    return asyncio.run(_mail("status"))
+
+
+def cmd_mail_retry(args: argparse.Namespace) -> int:
+    return asyncio.run(_mail("retry"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="minsheng", description="民声 citizen-appeals platform: serve it, manage its data."
@@ -180,6 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-serve", action="store_true", help="set up and print logins only")
     demo.set_defaults(func=cmd_demo)
 
+    sweep = commands.add_parser(
+        "sweep", help="mark appeals due soon and overdue and queue their notices, once")
+    sweep.set_defaults(func=cmd_sweep)
+
     database = commands.add_parser("db", help="database schema")
     db_commands = database.add_subparsers(dest="db_command", metavar="COMMAND", required=True)
     upgrade = db_commands.add_parser("upgrade", help="migrate DATABASE_URL to the newest schema")
@@ -193,6 +279,19 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_rules_check)
     load = rules_commands.add_parser("load", help="copy regions, departments, categories to the db")
     load.set_defaults(func=cmd_rules_load)
+
+    worker = commands.add_parser(
+        "worker", help="send queued mail and run periodic jobs (the SLA sweep) until stopped")
+    worker.add_argument("--once", action="store_true",
+                        help="drain the outbox and run each job once, then exit")
+    worker.set_defaults(func=cmd_worker)
+
+    mail = commands.add_parser("mail", help="the mail outbox: status, requeue failed mail")
+    mail_commands = mail.add_subparsers(dest="mail_command", metavar="COMMAND", required=True)
+    mail_commands.add_parser("status", help="count queued, sent and failed mail") \
+        .set_defaults(func=cmd_mail_status)
+    mail_commands.add_parser("retry", help="queue every failed mail again") \
+        .set_defaults(func=cmd_mail_retry)
 
     from app import sla_cli
     from classifier import cli as classifier_cli

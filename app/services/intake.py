@@ -13,6 +13,7 @@ from app.domain.clock import to_local
 from app.domain.deadlines import ClockFacts, reply_clock
 from app.domain.types import TYPE_LABELS, AppealType
 from app.models import Appeal, AppealEvent, Category, Department, Region
+from app.notify import notices
 from app.rules import Rules
 from app.services import predictor, routing
 from app.services.errors import ValidationFailed
@@ -155,4 +156,6 @@ async def submit(rules: Rules, sub: Submission, *, resident=None,
         )
         await routing.route_new(rules, appeal, candidates=candidates,
                                model_version=model_version, at=at)
+        if appeal.contact_email:
+            await notices.appeal_received(appeal)
     return Receipt(appeal, username, password)

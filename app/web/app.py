@@ -14,6 +14,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from app import db
+from app.notify import notices
 from app.rules import Rules
 from app.services import predictor
 from app.services.errors import ServiceError
@@ -21,6 +22,7 @@ from app.settings import Settings
 from app.web import public, staff
 from app.web.render import render
 from app.web.security import CsrfFailed, RateLimited, RateLimiter
+from app.worker import BackgroundWorker, periodic_jobs
 
 log = logging.getLogger("minsheng.web")
 STATIC = Path(__file__).parent / "static"
@@ -65,9 +67,15 @@ def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> S
         if manage_db:
             await db.connect(settings.database_url)
             await predictor.start(settings.model_dir, settings.var_dir / "seed-model")
+        worker = None
+        if settings.inprocess_worker:
+            worker = BackgroundWorker(settings, periodic_jobs(settings, rules))
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
             if manage_db:
                 await db.disconnect()
 
@@ -88,4 +96,5 @@ def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> S
     app.state.settings = settings
     app.state.rules = rules
     app.state.limiter = RateLimiter(settings.rate_limit)
+    notices.configure(settings.base_url)
     return app

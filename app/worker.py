@@ -1,0 +1,100 @@
+"""The background worker: drains the mail outbox and runs periodic jobs (the SLA sweep).
+
+`minsheng worker` runs it on its own; `serve` and `demo` run it inside the web process when
+MINSHENG_INPROCESS_WORKER is on. Several may run at once against one PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from app.notify import notices
+from app.notify.mailer import short_error
+from app.notify.worker import DrainResult, OutboxWorker
+from app.settings import Settings
+
+log = logging.getLogger("minsheng.worker")
+
+Job = Callable[[], Awaitable[Any]]
+PeriodicJob = tuple[float, Job]
+POLL_SECONDS = 2.0
+
+
+def periodic_jobs(settings: Settings, rules: Any) -> list[PeriodicJob]:
+    """The jobs every worker runs, as (interval in seconds, async callable).
+
+    The SLA sweep registers here.
+    """
+    return []
+
+
+async def _run_job(job: Job) -> None:
+    name = getattr(job, "__qualname__", repr(job))
+    try:
+        await job()
+    except Exception as exc:  # noqa: BLE001 - one failing job must not stop the worker
+        log.error("periodic job %s failed: %s", name, short_error(exc))
+
+
+async def run_worker(settings: Settings, stop_event: asyncio.Event,
+                     periodic_jobs: Sequence[PeriodicJob] = (), *, once: bool = False,
+                     poll_seconds: float = POLL_SECONDS,
+                     outbox: OutboxWorker | None = None) -> DrainResult:
+    """Loop until `stop_event` is set: drain the outbox, run the jobs that are due, sleep.
+
+    With `once`, drain and run every job a single time, then return. Returns what the
+    outbox sent (totals over the whole run).
+    """
+    notices.configure(settings.base_url)
+    outbox = outbox or OutboxWorker(settings)
+    total = DrainResult()
+    next_run = [0.0] * len(periodic_jobs)
+    log.info("worker %s started (%d periodic jobs)", outbox.worker_id, len(periodic_jobs))
+    while not stop_event.is_set():
+        try:
+            total.add(await outbox.drain())
+        except Exception as exc:  # noqa: BLE001 - e.g. the database is briefly away
+            log.error("outbox drain failed: %s", short_error(exc))
+        for i, (interval, job) in enumerate(periodic_jobs):
+            if stop_event.is_set():
+                break
+            if time.monotonic() >= next_run[i]:
+                await _run_job(job)
+                next_run[i] = time.monotonic() + interval
+        if once:
+            break
+        try:
+            await asyncio.wait_for(stop_event.wait(), timeout=poll_seconds)
+        except TimeoutError:
+            pass
+    log.info("worker %s stopped", outbox.worker_id)
+    return total
+
+
+class BackgroundWorker:
+    """The worker as a task of the web process (started and stopped by the app lifespan)."""
+
+    def __init__(self, settings: Settings, jobs: Sequence[PeriodicJob] = ()):
+        self.settings = settings
+        self.jobs = list(jobs)
+        self.stop_event = asyncio.Event()
+        self.task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(run_worker(self.settings, self.stop_event, self.jobs),
+                                        name="minsheng-worker")
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        self.stop_event.set()
+        if self.task is None:
+            return
+        try:
+            await asyncio.wait_for(self.task, timeout=timeout)
+        except TimeoutError:
+            log.warning("worker did not stop within %.0f s; cancelled", timeout)
+        except Exception as exc:  # noqa: BLE001
+            log.error("worker ended with %s", short_error(exc))
