@@ -129,6 +129,7 @@ class Migration(migrations.Migration):
                 ('window_start', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('warn_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('sla_state', fields.CharField(default='ok', max_length=10)),
+                ('ack_late', fields.BooleanField(default=False)),
                 ('extension_days', fields.SmallIntField(default=0)),
                 ('extension_requested_days', fields.SmallIntField(default=0)),
                 ('info_request', fields.TextField(default='', unique=False)),
@@ -172,6 +173,15 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'labelled_example', 'app': 'minsheng', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='SweepMark',
+            fields=[
+                ('key', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=40)),
+                ('at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'sweep_mark', 'app': 'minsheng', 'pk_attr': 'key'},
             bases=['Model'],
         ),
         ops.CreateModel(

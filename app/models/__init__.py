@@ -1,5 +1,5 @@
 from app.models.accounts import Account, WebSession
-from app.models.appeals import Appeal, AppealEvent, LabelledExample, TrackingCounter
+from app.models.appeals import Appeal, AppealEvent, LabelledExample, SweepMark, TrackingCounter
 from app.models.geography import Category, Department, Region
 from app.models.outbox import OutboxAttempt, OutboxMessage
 
@@ -13,6 +13,7 @@ __all__ = [
     "OutboxAttempt",
     "OutboxMessage",
     "Region",
+    "SweepMark",
     "TrackingCounter",
     "WebSession",
 ]

@@ -40,6 +40,7 @@ class Appeal(Model):
     window_start = fields.DatetimeField(null=True)  # submission, or the redo
     warn_at = fields.DatetimeField(null=True)
     sla_state = fields.CharField(max_length=10, default="ok")  # ok / warning / overdue
+    ack_late = fields.BooleanField(default=False)
     extension_days = fields.SmallIntField(default=0)
     extension_requested_days = fields.SmallIntField(default=0)
     info_request = fields.TextField(default="")
@@ -114,3 +115,12 @@ class LabelledExample(Model):
 
     class Meta:
         table = "labelled_example"
+
+
+class SweepMark(Model):
+    # Once-a-day work (the digests) claims its day here, so only one sweep does it.
+    key = fields.CharField(max_length=40, primary_key=True)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "sweep_mark"

@@ -19,7 +19,7 @@ from app.services.workflow import SYSTEM, Actor, now_utc, transition
 async def _assignment_changes(rules: Rules, department: Department, at: datetime) -> dict:
     ack = compute_deadline(at, rules.policies.ack_days, rules.calendar)
     return {"department_id": department.id, "assigned_at": at, "ack_due_at": ack.due_at,
-            "acknowledged_at": None}
+            "acknowledged_at": None, "ack_late": False}
 
 
 async def route_new(rules: Rules, appeal: Appeal, *, candidates: list[Candidate] | None = None,

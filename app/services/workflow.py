@@ -44,11 +44,13 @@ async def transition(
     changes: dict[str, Any] | None = None,
     public: bool = True,
     at: datetime | None = None,
+    guard: dict[str, Any] | None = None,
 ) -> Appeal:
     """Apply `event` to `appeal`; set `changes`; append the event. All or nothing.
 
     The update is conditional on the status we read, so two people acting at once
-    cannot both succeed: the second gets Conflict.
+    cannot both succeed: the second gets Conflict. `guard` adds conditions of the same kind
+    (the sweep marks an appeal only while it is still unmarked).
     """
     old = Status(appeal.status)
     try:
@@ -60,7 +62,8 @@ async def transition(
     fields["status"] = new.value
     fields["updated_at"] = at
     async with in_transaction():
-        updated = await Appeal.filter(id=appeal.id, status=old.value).update(**fields)
+        updated = await Appeal.filter(id=appeal.id, status=old.value, **(guard or {})) \
+            .update(**fields)
         if updated != 1:
             raise Conflict()
         await AppealEvent.create(
