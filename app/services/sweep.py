@@ -1,13 +1,13 @@
 """The SLA sweep: mark appeals due soon and overdue, and queue their notices, exactly once.
 
-Each mark is a guarded update (only while the appeal is still unmarked), taken in batches
-of rows locked with SKIP LOCKED on PostgreSQL, so two sweeps running at once split the work
+Work is taken in batches of rows locked with SKIP LOCKED on PostgreSQL (SQLite serialises
+writers), and only rows still unmarked qualify, so two sweeps running at once split the work
 instead of repeating it; every notice also carries a dedupe key as a second guard.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time
 
 from tortoise.exceptions import IntegrityError
@@ -18,13 +18,18 @@ from app.domain.states import Event, Status
 from app.domain.types import Role
 from app.models import Account, Appeal, Department, SweepMark
 from app.notify import notices
-from app.services.errors import Conflict
-from app.services.workflow import SYSTEM, now_utc, transition
+from app.services.workflow import SYSTEM, now_utc, record_many
 
 BATCH = 500
 IN_HAND = [Status.ASSIGNED, Status.ACCEPTED]
 RUNNING = [Status.SUBMITTED, Status.TRIAGE, Status.ASSIGNED, Status.ACCEPTED]
 DIGEST_AFTER = time(8, 0)  # local time
+KINDS = {
+    # kind: (event, note, dedupe prefix)
+    "overdue": (Event.SLA_OVERDUE, "已超过答复期限", "late"),
+    "warning": (Event.SLA_WARNING, "临近答复期限", "warn"),
+    "ack_late": (Event.NOTE, "签收超时", "ack"),
+}
 
 
 @dataclass
@@ -34,71 +39,69 @@ class SweepReport:
     ack_late: int = 0
     digests: int = 0
     notices: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
-async def _recipients(appeal: Appeal, *, inspectors: bool) -> tuple[Department | None, list]:
-    department = await appeal.department if appeal.department_id else None
-    people: list = []
-    if department is not None:
-        people += await Account.filter(role=Role.HANDLER, department_id=department.id,
-                                       is_active=True).exclude(email=None)
-        people.append(department.email)  # the department head's mailbox
-    else:
-        people += await Account.filter(role=Role.DISPATCHER, is_active=True).exclude(email=None)
-    if inspectors:
-        people += await Account.filter(role=Role.INSPECTOR, is_active=True).exclude(email=None)
-    return department, people
+class _Recipients:
+    """Who hears about a department's appeals, looked up once per sweep."""
+
+    def __init__(self) -> None:
+        self.departments: dict[int, tuple[Department, list]] = {}
+        self.inspectors: list | None = None
+        self.dispatchers: list | None = None
+
+    async def of(self, appeal: Appeal, *, inspectors: bool) -> tuple[Department | None, list]:
+        department, people = None, []
+        if appeal.department_id is not None:
+            if appeal.department_id not in self.departments:
+                found = await Department.get(id=appeal.department_id)
+                handlers = await Account.filter(role=Role.HANDLER, department_id=found.id,
+                                                is_active=True).exclude(email=None)
+                self.departments[found.id] = (found, [*handlers, found.email])
+            department, people = self.departments[appeal.department_id]
+        else:
+            if self.dispatchers is None:
+                self.dispatchers = await _role(Role.DISPATCHER)
+            people = self.dispatchers
+        if inspectors:
+            if self.inspectors is None:
+                self.inspectors = await _role(Role.INSPECTOR)
+            people = [*people, *self.inspectors]
+        return department, people
 
 
-async def _claim(query, batch: int) -> list[Appeal]:
-    return await query.order_by("id").limit(batch).select_for_update(skip_locked=True)
+async def _role(role: Role) -> list:
+    return await Account.filter(role=role, is_active=True).exclude(email=None)
 
 
-async def _mark_batch(kind: str, now: datetime, report: SweepReport) -> int:
-    """One transaction: lock a batch, mark each appeal, append its event, queue its notice."""
+def _query(kind: str, now: datetime):
     if kind == "warning":
-        query = Appeal.filter(status__in=IN_HAND, sla_state="ok", warn_at__lte=now,
-                              reply_due_at__gte=now)
-    elif kind == "overdue":
-        query = Appeal.filter(status__in=RUNNING, sla_state__in=["ok", "warning"],
-                              reply_due_at__lt=now)
-    else:
-        query = Appeal.filter(status=Status.ASSIGNED, ack_late=False, ack_due_at__lt=now)
+        return Appeal.filter(status__in=IN_HAND, sla_state="ok", warn_at__lte=now,
+                             reply_due_at__gte=now)
+    if kind == "overdue":
+        return Appeal.filter(status__in=RUNNING, sla_state__in=["ok", "warning"],
+                             reply_due_at__lt=now)
+    return Appeal.filter(status=Status.ASSIGNED, ack_late=False, ack_due_at__lt=now)
+
+
+async def _mark_batch(kind: str, now: datetime, people: _Recipients,
+                      report: SweepReport) -> int:
+    """One transaction: lock a batch, mark it, append the events, queue the notices."""
+    event, note, prefix = KINDS[kind]
     async with in_transaction():
-        appeals = await _claim(query, BATCH)
+        appeals = await _query(kind, now).order_by("id").limit(BATCH) \
+            .select_for_update(skip_locked=True)
+        changes = {"ack_late": True} if kind == "ack_late" else {"sla_state": kind}
+        send = {"overdue": notices.overdue, "warning": notices.deadline_warning,
+                "ack_late": notices.ack_late}[kind]
+        await record_many(appeals, event, SYSTEM, note=note, changes=changes, at=now)
         for appeal in appeals:
-            try:
-                await _mark_one(kind, appeal, now, report)
-            except Conflict:
-                continue  # someone else got there first
+            department, recipients = await people.of(appeal, inspectors=kind == "overdue")
+            due = appeal.ack_due_at if kind == "ack_late" else appeal.reply_due_at
+            key = f"{prefix}:{appeal.id}:{due.isoformat()}"
+            report.notices += await send(appeal, department, recipients, due, key)
+    counter = {"overdue": "overdue", "warning": "warned", "ack_late": "ack_late"}[kind]
+    setattr(report, counter, getattr(report, counter) + len(appeals))
     return len(appeals)
-
-
-async def _mark_one(kind: str, appeal: Appeal, now: datetime, report: SweepReport) -> None:
-    due = appeal.reply_due_at
-    if kind == "ack_late":
-        ack_due = appeal.ack_due_at
-        await transition(appeal, Event.NOTE, SYSTEM, note="签收超时", at=now, public=False,
-                         changes={"ack_late": True}, guard={"ack_late": False})
-        department, people = await _recipients(appeal, inspectors=False)
-        report.notices += await notices.ack_late(appeal, department, people, ack_due,
-                                                 f"ack:{appeal.id}:{ack_due.isoformat()}")
-        report.ack_late += 1
-        return
-    old_state = appeal.sla_state
-    event = Event.SLA_WARNING if kind == "warning" else Event.SLA_OVERDUE
-    await transition(appeal, event, SYSTEM, at=now, public=False, changes={"sla_state": kind},
-                     guard={"sla_state": old_state},
-                     note="临近答复期限" if kind == "warning" else "已超过答复期限")
-    department, people = await _recipients(appeal, inspectors=kind == "overdue")
-    key = f"{'warn' if kind == 'warning' else 'late'}:{appeal.id}:{due.isoformat()}"
-    if kind == "warning":
-        report.notices += await notices.deadline_warning(appeal, department, people, due, key)
-        report.warned += 1
-    else:
-        report.notices += await notices.overdue(appeal, department, people, due, key)
-        report.overdue += 1
 
 
 async def _digests(now: datetime, report: SweepReport) -> None:
@@ -124,9 +127,9 @@ async def _digests(now: datetime, report: SweepReport) -> None:
 
 async def sweep(now: datetime | None = None) -> SweepReport:
     now = now or now_utc()
-    report = SweepReport()
+    report, people = SweepReport(), _Recipients()
     for kind in ("overdue", "warning", "ack_late"):
-        while await _mark_batch(kind, now, report) == BATCH:
+        while await _mark_batch(kind, now, people, report) == BATCH:
             pass
     await _digests(now, report)
     return report

@@ -82,3 +82,30 @@ async def transition(
     for key, value in fields.items():
         setattr(appeal, key, value)
     return appeal
+
+
+async def record_many(appeals: list[Appeal], event: Event, actor: Actor, *, note: str = "",
+                      changes: dict[str, Any] | None = None, public: bool = False,
+                      at: datetime | None = None) -> None:
+    """Record an event that leaves the status alone on many appeals at once (the sweep's
+    marks). The caller holds the rows (SELECT ... FOR UPDATE) in its open transaction."""
+    if not appeals:
+        return
+    for appeal in appeals:
+        try:
+            if next_status(Status(appeal.status), event) != Status(appeal.status):
+                raise ServiceError(f"{event.value} would move the appeal", None)
+        except IllegalTransition as exc:
+            raise ServiceError(str(exc), None, "illegal_transition") from None
+    at = at or now_utc()
+    fields = {**(changes or {}), "updated_at": at}
+    await Appeal.filter(id__in=[a.id for a in appeals]).update(**fields)
+    await AppealEvent.bulk_create([
+        AppealEvent(appeal_id=a.id, kind=event.value, from_status=a.status, to_status=a.status,
+                    actor=actor.account, actor_label=actor.label, department_id=a.department_id,
+                    at=at, note=note, public=public)
+        for a in appeals
+    ])
+    for appeal in appeals:
+        for key, value in fields.items():
+            setattr(appeal, key, value)
