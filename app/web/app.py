@@ -18,8 +18,9 @@ from app.notify import notices
 from app.rules import Rules
 from app.services import predictor
 from app.services.errors import ServiceError
+from app.services.residents import LoginLocked
 from app.settings import Settings
-from app.web import public, staff
+from app.web import api, public, residents, staff
 from app.web.render import render
 from app.web.security import CsrfFailed, RateLimited, RateLimiter
 from app.worker import BackgroundWorker, periodic_jobs
@@ -29,6 +30,8 @@ STATIC = Path(__file__).parent / "static"
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
+    if api.is_api(request):
+        return api.http_error_response(exc)
     status = exc.status_code if isinstance(exc, HTTPException) else 404
     message = "页面不存在，或您无权查看。" if status == 404 else "请求无法处理。"
     if status == 405:
@@ -43,14 +46,26 @@ async def _csrf_failed(request: Request, exc: Exception) -> Response:
 
 async def _rate_limited(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RateLimited)
+    if api.is_api(request):
+        return api.rate_limited_response(exc.retry_after)
     response = render(request, "error.html",
                       {"message": f"操作过于频繁，请 {exc.retry_after} 秒后再试。"}, status=429)
     response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 
+async def _login_locked(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginLocked)
+    response = render(request, "error.html",
+                      {"message": f"登录失败次数过多，请 {exc.retry_after} 秒后再试。"}, status=429)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 async def _service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
+    if api.is_api(request):
+        return api.service_error_response(exc)
     status = {"not_found": 404, "conflict": 409}.get(exc.code, 400)
     return render(request, "error.html", {"message": exc.message}, status=status)
 
@@ -58,6 +73,8 @@ async def _service_error(request: Request, exc: Exception) -> Response:
 async def _crash(request: Request, exc: Exception) -> Response:
     # Type and path only: the exception text could carry a resident's data.
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    if api.is_api(request):
+        return api.crash_response()
     return render(request, "error.html", {"message": "系统出现错误，请稍后再试。"}, status=500)
 
 
@@ -80,14 +97,15 @@ def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> S
                 await db.disconnect()
 
     app = Starlette(
-        routes=[*public.routes, *staff.routes, Mount("/static", StaticFiles(directory=STATIC),
-                                                     name="static")],
+        routes=[*public.routes, *residents.routes, *staff.routes, *api.routes,
+                Mount("/static", StaticFiles(directory=STATIC), name="static")],
         exception_handlers={
             404: _not_found,
             405: _not_found,
             HTTPException: _not_found,
             CsrfFailed: _csrf_failed,
             RateLimited: _rate_limited,
+            LoginLocked: _login_locked,
             ServiceError: _service_error,
             Exception: _crash,
         },
