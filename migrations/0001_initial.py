@@ -23,6 +23,16 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='LoginThrottle',
+            fields=[
+                ('key', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=64)),
+                ('failures', fields.IntField(default=0)),
+                ('locked_until', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'login_throttle', 'app': 'minsheng', 'pk_attr': 'key'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='OutboxMessage',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -173,6 +183,20 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'labelled_example', 'app': 'minsheng', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='OneTimeToken',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('purpose', fields.CharField(max_length=16)),
+                ('token_hash', fields.CharField(unique=True, max_length=64)),
+                ('account', fields.ForeignKeyField('minsheng.Account', source_field='account_id', null=True, db_constraint=True, to_field='id', related_name='tokens', on_delete=OnDelete.CASCADE)),
+                ('appeal', fields.ForeignKeyField('minsheng.Appeal', source_field='appeal_id', null=True, db_constraint=True, to_field='id', related_name='tokens', on_delete=OnDelete.CASCADE)),
+                ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('used_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'one_time_token', 'app': 'minsheng', 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -1,4 +1,4 @@
-from app.models.accounts import Account, WebSession
+from app.models.accounts import Account, LoginThrottle, OneTimeToken, WebSession
 from app.models.appeals import Appeal, AppealEvent, LabelledExample, SweepMark, TrackingCounter
 from app.models.geography import Category, Department, Region
 from app.models.outbox import OutboxAttempt, OutboxMessage
@@ -10,6 +10,8 @@ __all__ = [
     "Category",
     "Department",
     "LabelledExample",
+    "LoginThrottle",
+    "OneTimeToken",
     "OutboxAttempt",
     "OutboxMessage",
     "Region",

@@ -36,3 +36,33 @@ class WebSession(Model):
 
     class Meta:
         table = "web_session"
+
+
+class OneTimeToken(Model):
+    # A link sent by mail: verify an account, reset its password, or reset an appeal's
+    # tracking password. Only the hash is stored; used once, then it is spent.
+    id = fields.BigIntField(primary_key=True)
+    purpose = fields.CharField(max_length=16)  # verify / reset / tracking_reset
+    token_hash = fields.CharField(max_length=64, unique=True)
+    account = fields.ForeignKeyField(
+        "minsheng.Account", related_name="tokens", null=True, on_delete=fields.CASCADE
+    )
+    appeal = fields.ForeignKeyField(
+        "minsheng.Appeal", related_name="tokens", null=True, on_delete=fields.CASCADE
+    )
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "one_time_token"
+
+
+class LoginThrottle(Model):
+    # Failed logins per login name (hashed), shared by every app process: each failure past
+    # the free ones doubles the wait before the next attempt is even checked.
+    key = fields.CharField(max_length=64, primary_key=True)
+    failures = fields.IntField(default=0)
+    locked_until = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "login_throttle"

@@ -86,3 +86,26 @@ async def load_session(token: str | None) -> WebSession | None:
 async def close_session(token: str | None) -> None:
     if token:
         await WebSession.filter(token_hash=hash_token(token)).delete()
+
+
+async def authenticate_throttled(username: str, password: str) -> Account | None:
+    """authenticate, behind the per-name back-off (raises residents.LoginLocked)."""
+    from app.services import residents
+
+    await residents.check_throttle(username)
+    account = await authenticate(username, password)
+    if account is None:
+        await residents.record_failure(username)
+    else:
+        await residents.record_success(username)
+    return account
+
+
+async def authenticate_tracking_throttled(username: str, password: str) -> Appeal | None:
+    from app.services import residents
+
+    await residents.check_throttle(f"track:{username.strip().lower()}")
+    appeal = await authenticate_tracking(username, password)
+    if appeal is None:
+        await residents.record_failure(f"track:{username.strip().lower()}")
+    return appeal

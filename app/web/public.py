@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from app.domain.types import TYPE_LABELS, AppealType
-from app.models import AppealEvent, Department
+from app.domain.types import TYPE_LABELS
+from app.models import Department
 from app.services import accounts, clocks, intake
 from app.services.errors import ValidationFailed
-from app.web import presenters
 from app.web.render import render, secure_cookies
+from app.web.residents import current_resident
 from app.web.security import SESSION_COOKIE, checked_form, client_address
+from app.web.tracking import appeal_page
 
 TRACK_COOKIE = "ms_track"
 
@@ -50,7 +49,8 @@ async def submit(request: Request) -> Response:
         return render(request, "submit.html",
                       {**_form_context(request), "values": values, "errors": exc.errors,
                        "units": units}, status=400)
-    receipt = await intake.submit(rules, submission)
+    resident = await current_resident(request)
+    receipt = await intake.submit(rules, submission, resident=resident)
     return render(request, "receipt.html", {"receipt": receipt})
 
 
@@ -81,7 +81,8 @@ async def quick_submit(request: Request) -> Response:
         return render(request, "quick.html", {
             **_form_context(request), "topics": rules.hot_topics, "quick_types": QUICK_TYPES,
             "values": values, "errors": exc.errors}, status=400)
-    receipt = await intake.submit(rules, submission)
+    resident = await current_resident(request)
+    receipt = await intake.submit(rules, submission, resident=resident)
     return render(request, "receipt.html", {"receipt": receipt})
 
 
@@ -92,8 +93,8 @@ async def track_form(request: Request) -> Response:
 async def track_login(request: Request) -> Response:
     request.app.state.limiter.check("login", client_address(request))
     form = await checked_form(request)
-    appeal = await accounts.authenticate_tracking(str(form.get("username", "")),
-                                                  str(form.get("password", "")))
+    appeal = await accounts.authenticate_tracking_throttled(str(form.get("username", "")),
+                                                            str(form.get("password", "")))
     if appeal is None:
         return render(request, "track_login.html",
                       {"error": "查询账号或密码不正确。"}, status=400)
@@ -108,14 +109,7 @@ async def track_view(request: Request) -> Response:
     session = await accounts.load_session(request.cookies.get(TRACK_COOKIE))
     if session is None or session.appeal is None:
         return RedirectResponse("/track", status_code=303)
-    appeal = session.appeal
-    await appeal.fetch_related("department", "category", "region")
-    events = await AppealEvent.filter(appeal_id=appeal.id, public=True).order_by("id")
-    mark = presenters.deadline_mark(request.app.state.rules, appeal.status, appeal.type,
-                                    appeal.reply_due_at, datetime.now(UTC))
-    return render(request, "track_view.html", {"appeal": appeal, "events": events,
-                                               "mark": mark, "ratings": clocks.RATINGS,
-                                               "is_report": appeal.type == AppealType.REPORT})
+    return await appeal_page(request, session.appeal, "/track")
 
 
 async def _tracked(request: Request):
@@ -163,8 +157,8 @@ def _safe_next(request: Request, value: str | None = None) -> str:
 async def login(request: Request) -> Response:
     request.app.state.limiter.check("login", client_address(request))
     form = await checked_form(request)
-    account = await accounts.authenticate(str(form.get("username", "")),
-                                          str(form.get("password", "")))
+    account = await accounts.authenticate_throttled(str(form.get("username", "")),
+                                                    str(form.get("password", "")))
     target = _safe_next(request, str(form.get("next", "")))
     if account is None or account.role == "resident":
         return render(request, "login.html",
@@ -179,7 +173,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     await checked_form(request)
     await accounts.close_session(request.cookies.get(SESSION_COOKIE))
-    response = RedirectResponse("/login", status_code=303)
+    response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
 

@@ -1,0 +1,199 @@
+"""Pages for residents with an account: register, verify, log in, my appeals, resets."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from app.domain.types import Role
+from app.models import Account, Appeal
+from app.services import accounts, clocks, residents
+from app.services.errors import ValidationFailed
+from app.web.render import render, secure_cookies
+from app.web.security import SESSION_COOKIE, checked_form, client_address
+from app.web.tracking import appeal_page
+
+SENT = "如果信息无误，我们已向该邮箱发送邮件，请在有效期内打开邮件中的链接。"
+
+
+def _invalid(request: Request, message: str) -> Response:
+    return render(request, "message.html", {"title": "链接无效", "message": message},
+                  status=400)
+
+
+async def current_resident(request: Request) -> Account | None:
+    session = await accounts.load_session(request.cookies.get(SESSION_COOKIE))
+    if session is None or session.account is None or session.account.role != Role.RESIDENT:
+        return None
+    request.state.account = session.account
+    return session.account
+
+
+async def register_form(request: Request) -> Response:
+    return render(request, "account_register.html", {"values": {}, "errors": {}})
+
+
+async def register(request: Request) -> Response:
+    request.app.state.limiter.check("register", client_address(request))
+    form = await checked_form(request)
+    values = {k: str(form.get(k, "")) for k in ("email", "phone", "name")}
+    try:
+        await residents.register(values["email"], str(form.get("password", "")),
+                                 values["phone"], values["name"])
+    except ValidationFailed as exc:
+        return render(request, "account_register.html", {"values": values,
+                                                          "errors": exc.errors}, status=400)
+    return render(request, "message.html", {"title": "请查收邮件", "message": SENT})
+
+
+async def verify_form(request: Request) -> Response:
+    # A GET never spends the token: mail scanners open links too.
+    return render(request, "token_confirm.html", {
+        "title": "激活账号", "action": "/account/verify", "button": "激活我的账号",
+        "token": request.query_params.get("token", ""), "password": False})
+
+
+async def verify(request: Request) -> Response:
+    form = await checked_form(request)
+    account = await residents.verify(str(form.get("token", "")))
+    if account is None:
+        return _invalid(request, "链接已失效或已使用，请重新注册或找回密码。")
+    return render(request, "message.html", {"title": "账号已激活",
+                                            "message": "您的账号已激活，现在可以登录了。"})
+
+
+async def login_form(request: Request) -> Response:
+    return render(request, "account_login.html", {"error": ""})
+
+
+async def login(request: Request) -> Response:
+    request.app.state.limiter.check("login", client_address(request))
+    form = await checked_form(request)
+    username = str(form.get("email", "")).strip().lower()
+    account = await accounts.authenticate_throttled(username, str(form.get("password", "")))
+    if account is None or account.role != Role.RESIDENT:
+        return render(request, "account_login.html",
+                      {"error": "邮箱或密码不正确，或账号尚未激活。"}, status=400)
+    token = await accounts.open_session(account=account)
+    response = RedirectResponse("/account/appeals", status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
+                        secure=secure_cookies(request))
+    return response
+
+
+async def my_appeals(request: Request) -> Response:
+    account = await current_resident(request)
+    if account is None:
+        return RedirectResponse("/account/login", status_code=303)
+    appeals = await Appeal.filter(resident_id=account.id).order_by("-submitted_at") \
+        .limit(200).prefetch_related("department")
+    return render(request, "account_appeals.html", {"appeals": appeals})
+
+
+async def _own(request: Request) -> Appeal:
+    account = await current_resident(request)
+    appeal = await Appeal.get_or_none(tracking_number=request.path_params["tracking_number"])
+    if account is None or appeal is None or appeal.resident_id != account.id:
+        raise HTTPException(404)
+    return appeal
+
+
+async def my_appeal(request: Request) -> Response:
+    appeal = await _own(request)
+    return await appeal_page(request, appeal, f"/account/appeals/{appeal.tracking_number}")
+
+
+async def my_info(request: Request) -> Response:
+    form = await checked_form(request)
+    appeal = await _own(request)
+    await clocks.supply_info(request.app.state.rules, appeal, str(form.get("info", "")))
+    return RedirectResponse(f"/account/appeals/{appeal.tracking_number}", status_code=303)
+
+
+async def my_rating(request: Request) -> Response:
+    form = await checked_form(request)
+    appeal = await _own(request)
+    await clocks.rate(request.app.state.rules, appeal, str(form.get("rating", "")),
+                      str(form.get("reason", "")))
+    return RedirectResponse(f"/account/appeals/{appeal.tracking_number}", status_code=303)
+
+
+async def reset_form(request: Request) -> Response:
+    return render(request, "reset_request.html", {"action": "/account/reset",
+                                                  "tracking": False})
+
+
+async def reset(request: Request) -> Response:
+    request.app.state.limiter.check("reset", client_address(request))
+    form = await checked_form(request)
+    await residents.request_reset(str(form.get("email", "")))
+    return render(request, "message.html", {"title": "请查收邮件", "message": SENT})
+
+
+async def reset_confirm_form(request: Request) -> Response:
+    return render(request, "token_confirm.html", {
+        "title": "设置新密码", "action": "/account/reset/confirm", "button": "保存新密码",
+        "token": request.query_params.get("token", ""), "password": True})
+
+
+async def reset_confirm(request: Request) -> Response:
+    form = await checked_form(request)
+    done = await residents.reset_password(str(form.get("token", "")),
+                                          str(form.get("password", "")))
+    if not done:
+        return _invalid(request, "链接已失效或已使用，请重新找回密码。")
+    return render(request, "message.html", {"title": "密码已更新", "message": "请用新密码登录。"})
+
+
+async def tracking_reset_form(request: Request) -> Response:
+    return render(request, "reset_request.html", {"action": "/track/reset", "tracking": True})
+
+
+async def tracking_reset(request: Request) -> Response:
+    request.app.state.limiter.check("reset", client_address(request))
+    form = await checked_form(request)
+    await residents.request_tracking_reset(str(form.get("tracking_number", "")),
+                                           str(form.get("email", "")))
+    return render(request, "message.html", {"title": "请查收邮件", "message": SENT})
+
+
+async def tracking_reset_confirm_form(request: Request) -> Response:
+    return render(request, "token_confirm.html", {
+        "title": "重置查询密码", "action": "/track/reset/confirm", "button": "生成新的查询密码",
+        "token": request.query_params.get("token", ""), "password": False})
+
+
+async def tracking_reset_confirm(request: Request) -> Response:
+    form = await checked_form(request)
+    result = await residents.reset_tracking_password(str(form.get("token", "")))
+    if result is None:
+        return _invalid(request, "链接已失效或已使用，请重新申请。")
+    appeal, password = result
+    return render(request, "tracking_reset_done.html", {"appeal": appeal, "password": password})
+
+
+routes = [
+    Route("/account/register", register_form, methods=["GET"]),
+    Route("/account/register", register, methods=["POST"], name="account_register"),
+    Route("/account/verify", verify_form, methods=["GET"]),
+    Route("/account/verify", verify, methods=["POST"], name="account_verify"),
+    Route("/account/login", login_form, methods=["GET"]),
+    Route("/account/login", login, methods=["POST"], name="account_login"),
+    Route("/account/appeals", my_appeals, methods=["GET"]),
+    Route("/account/appeals/{tracking_number}", my_appeal, methods=["GET"]),
+    Route("/account/appeals/{tracking_number}/info", my_info, methods=["POST"],
+          name="account_info"),
+    Route("/account/appeals/{tracking_number}/rating", my_rating, methods=["POST"],
+          name="account_rating"),
+    Route("/account/reset", reset_form, methods=["GET"]),
+    Route("/account/reset", reset, methods=["POST"], name="account_reset"),
+    Route("/account/reset/confirm", reset_confirm_form, methods=["GET"]),
+    Route("/account/reset/confirm", reset_confirm, methods=["POST"], name="account_reset_confirm"),
+    Route("/track/reset", tracking_reset_form, methods=["GET"]),
+    Route("/track/reset", tracking_reset, methods=["POST"], name="tracking_reset"),
+    Route("/track/reset/confirm", tracking_reset_confirm_form, methods=["GET"]),
+    Route("/track/reset/confirm", tracking_reset_confirm, methods=["POST"],
+          name="tracking_reset_confirm"),
+]
