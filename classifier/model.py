@@ -13,6 +13,8 @@ import jieba
 import joblib
 import numpy as np
 import sklearn
+from scipy import sparse
+from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.pipeline import Pipeline
 
@@ -54,6 +56,7 @@ class TrainedModel:
         self.version: str = meta["version"]
         self.labels: list[str] = [str(label) for label in pipeline.classes_]
         self._word_coef, self._word_names = _word_coefficients(pipeline)
+        self._sigmoids = _sigmoid_parameters(pipeline)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Probabilities, one column per entry of `labels`."""
@@ -64,13 +67,36 @@ class TrainedModel:
 
     def predict_top(self, text: str, k: int = 3) -> list[Candidate]:
         """The k likeliest categories, each with up to five words of `text` that pushed it most."""
-        features = self.pipeline[:-1].transform([text])
-        proba = self.pipeline[-1].predict_proba(features)[0]
+        features = self._features(text)
+        proba = self._proba(features)
         top = np.argsort(-proba, kind="stable")[: max(k, 0)]
         words = self._driving_words(features, top)
         return [
             Candidate(self.labels[i], float(proba[i]), w) for i, w in zip(top, words, strict=True)
         ]
+
+    def _features(self, text: str) -> sparse.csr_matrix:
+        # One text at a time, sklearn's input checks cost more than the arithmetic: call the
+        # vectorisers directly (a FeatureUnion without weights is their side-by-side stack).
+        union = self.pipeline.named_steps["features"]
+        if union.transformer_weights:
+            return self.pipeline[:-1].transform([text])
+        prepared = self.pipeline.named_steps["prep"].transform([text])
+        return sparse.hstack(
+            [vec.transform(prepared) for _, vec in union.transformer_list], format="csr"
+        )
+
+    def _proba(self, features: sparse.csr_matrix) -> np.ndarray:
+        """The same probabilities as the pipeline's, computed without its per-call checks."""
+        if self._sigmoids is None:
+            return self.pipeline[-1].predict_proba(features)[0]
+        coef, intercept, a, b = self._sigmoids
+        decision = np.asarray(features @ coef.T).ravel() + intercept
+        proba = expit(-(a * decision + b))
+        if len(self.labels) == 2:
+            return np.array([1.0 - proba[0], proba[0]])
+        total = proba.sum()
+        return proba / total if total else np.full(len(proba), 1.0 / len(proba))
 
     def _driving_words(self, features: Any, classes: np.ndarray, n: int = 5) -> list[list[str]]:
         if self._word_coef is None or len(classes) == 0:
@@ -143,6 +169,22 @@ def version_mismatch(meta: dict[str, Any]) -> str:
         if saved.get(name) != current
     ]
     return ", ".join(differences)
+
+
+def _sigmoid_parameters(pipeline: Pipeline) -> tuple[np.ndarray, ...] | None:
+    """Weights and sigmoid calibration of a single calibrated linear model, else None."""
+    model = pipeline[-1]
+    if not isinstance(model, CalibratedClassifierCV) or len(model.calibrated_classifiers_) != 1:
+        return None
+    calibrated = model.calibrated_classifiers_[0]
+    estimator = calibrated.estimator
+    if calibrated.method != "sigmoid" or not hasattr(estimator, "coef_"):
+        return None
+    if list(estimator.classes_) != list(model.classes_):
+        return None
+    a = np.array([c.a_ for c in calibrated.calibrators], dtype=np.float64)
+    b = np.array([c.b_ for c in calibrated.calibrators], dtype=np.float64)
+    return estimator.coef_, np.atleast_1d(estimator.intercept_), a, b
 
 
 def _word_coefficients(pipeline: Pipeline) -> tuple[np.ndarray | None, np.ndarray | None]:

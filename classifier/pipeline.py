@@ -22,12 +22,12 @@ class Settings:
 
     word_ngrams: tuple[int, int] = (1, 1)
     char_ngrams: tuple[int, int] = (1, 2)
-    max_chars: int = 1000
+    max_chars: int = 700
     model: str = "svc"  # "svc" (calibrated LinearSVC) or "logreg"
     c: float = 1.0
     class_weight: str | None = "balanced"
     calibration_folds: int = 3
-    cv_folds: int = 3
+    cv_folds: int = 2
     random_state: int = 0
 
     @classmethod
@@ -98,7 +98,10 @@ def build_pipeline(settings: Settings, min_class_count: int) -> Pipeline:
         folds = min(settings.calibration_folds, min_class_count)
         model: BaseEstimator = CalibratedClassifierCV(
             LinearSVC(
-                C=settings.c, class_weight=settings.class_weight, random_state=settings.random_state
+                C=settings.c,
+                class_weight=settings.class_weight,
+                tol=1e-3,  # the default 1e-4 costs a third more time for the same predictions
+                random_state=settings.random_state,
             ),
             cv=folds,
             ensemble=False,

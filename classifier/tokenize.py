@@ -58,7 +58,7 @@ def tokenize(text: str) -> list[str]:
 
 
 def _cut(text: str) -> list[str]:
-    return [w for w in get_tokenizer().lcut(text) if not w.isspace()]
+    return [w for w in get_tokenizer().lcut(text, HMM=False) if not w.isspace()]
 
 
 @contextmanager

@@ -202,3 +202,24 @@ def test_evaluate_restricted_to_the_data_labels_never_predicts_others(model):
     assert set(report["confusion"]["labels"]) <= {"交通运输", "教育文体"}
     assert report["model_version"] == model.version
 
+
+
+@pytest.mark.parametrize("model_kind", ["svc", "logreg"])
+def test_predict_top_probabilities_equal_the_pipelines(model_kind):
+    texts, labels = corpus()
+    trained = train_model(texts, labels, model=model_kind, cv_folds=0)
+    for text in ["出租车绕路多收钱", "学校补课收费", "工厂废水", "无关的话"]:
+        proba = trained.predict_proba([text])[0]
+        for candidate in trained.predict_top(text, k=3):
+            index = trained.labels.index(candidate.category)
+            assert candidate.probability == pytest.approx(proba[index], abs=1e-9)
+
+
+def test_two_category_model_predicts_and_explains_both():
+    texts, labels = corpus()
+    keep = [i for i, label in enumerate(labels) if label != "环境保护"]
+    trained = train_model([texts[i] for i in keep], [labels[i] for i in keep], cv_folds=0)
+    top = trained.predict_top("公交车司机拒载", k=2)
+    assert [c.category for c in top][0] == "交通运输"
+    assert sum(c.probability for c in top) == pytest.approx(1.0)
+    assert top[0].words
