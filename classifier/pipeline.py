@@ -20,9 +20,9 @@ from classifier.tokenize import normalize, tokenize
 class Settings:
     """Training settings; the defaults are the winners of grouped cross-validation."""
 
-    word_ngrams: tuple[int, int] = (1, 1)
-    char_ngrams: tuple[int, int] = (1, 2)
-    max_chars: int = 700
+    word_ngrams: tuple[int, int] | None = (1, 1)
+    char_ngrams: tuple[int, int] | None = (1, 2)
+    max_chars: int = 700  # the head of a long appeal decides; the rest only costs time
     model: str = "svc"  # "svc" (calibrated LinearSVC) or "logreg"
     c: float = 1.0
     class_weight: str | None = "balanced"
@@ -53,7 +53,7 @@ class Settings:
 class TextPrep(TransformerMixin, BaseEstimator):
     """Normalise each text and keep its first `max_chars` characters (the title comes first)."""
 
-    def __init__(self, max_chars: int = 1000):
+    def __init__(self, max_chars: int = 700):
         self.max_chars = max_chars
 
     def fit(self, X: Any, y: Any = None) -> TextPrep:
@@ -63,7 +63,7 @@ class TextPrep(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> list[str]:
         return [normalize(str(text)[: self.max_chars]) for text in X]
 
-    def __sklearn_tags__(self):  # noqa: ANN204 - sklearn's Tags type
+    def __sklearn_tags__(self):  # noqa: ANN204
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         tags.input_tags.two_d_array = False
