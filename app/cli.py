@@ -41,10 +41,14 @@ def _rules(settings: Settings):
 
 
 def _serve(settings: Settings, host: str, port: int) -> int:
+    import logging
+
     import uvicorn
 
     from app.web.app import create_app
 
+    # Our own lines (the in-process worker, mail written to files) next to uvicorn's.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s %(message)s")
     app = create_app(settings, _rules(settings))
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
     return 0

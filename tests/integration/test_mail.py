@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 
 from app.domain.types import Role
 from app.models import Account, Appeal, OutboxAttempt, OutboxMessage
+from app.notify import notices
 from app.notify.outbox import enqueue, now_utc
 from app.notify.worker import OutboxWorker
 from app.services import handling, intake
@@ -194,6 +195,31 @@ async def test_a_reply_that_fails_queues_no_notice(database, rules):
     with pytest.raises(Conflict):
         await handling.reply(stale, actor, "这是第二份答复，不应发出通知。")
     assert [r.kind for r in await rows_to(to)] == ["receipt", "replied"]
+
+
+async def test_verification_reset_and_info_request_mails_arrive(database, rules, mail_settings,
+                                                                smtp):
+    to = address("acct")
+    sub = intake.validate({**GOOD_APPEAL, "title": unique("补充"), "contact_email": to}, rules)
+    appeal = (await intake.submit(rules, sub)).appeal
+    verify = "https://minsheng.example/verify?token=abc123&u=7"
+    reset = "https://minsheng.example/reset?token=def456"
+    question = "请提供电梯停运期间的照片，以及物业的书面答复。"
+    async with in_transaction():
+        assert await notices.verification(to, verify, name="王五")
+        assert await notices.password_reset(to, reset, tracking_number=appeal.tracking_number)
+        assert await notices.info_requested(appeal, question)
+    ids = [r.id for r in await rows_to(to)]
+    assert (await OutboxWorker(mail_settings, only_ids=ids).drain()).sent == 4
+
+    got = {header(m, "Subject"): parts(m) for m in smtp.to(to)}
+    text, html = got["【民声】请验证您的电子邮箱"]
+    assert verify in text and "王五" in text
+    assert 'href="https://minsheng.example/verify?token=abc123&amp;u=7"' in html
+    text, html = got["【民声】重置密码"]
+    assert reset in text and appeal.tracking_number in text and reset in html
+    text, html = got[f"【民声】办理部门请您补充材料（受理编号 {appeal.tracking_number}）"]
+    assert question in text and question in html
 
 
 # --- headers ---------------------------------------------------------------------------
