@@ -296,7 +296,8 @@ JSON API v1 of 民声 Minsheng, for apps, mini-programs and 12345 phone agents.
   a resident account that owns the appeal. Every failure — no credentials, wrong
   credentials, an unknown tracking number, someone else's appeal — answers the same `404`
   with the same body and the same `WWW-Authenticate: Basic` header, so nothing can be
-  learnt from the answer.
+  learnt from the answer. On the tracking endpoints this 404 comes before any check of the
+  body, so a stranger never learns more than that.
 * **No CSRF tokens**: the API sets and reads no cookies; credentials travel in every
   request, so a third-party page cannot ride on a browser's session.
 * **Rate limits**: every endpoint is limited per client address (MINSHENG_RATE_LIMIT
