@@ -124,7 +124,7 @@ async def test_create_answers_201_with_tracking_credentials(database, rules, cli
     assert due.utcoffset() is not None and body["due_at"].endswith("+08:00")
     appeal = await Appeal.get(tracking_number=body["tracking_number"]).prefetch_related(
         "department")
-    assert appeal.title == title and appeal.reply_due_at == due
+    assert appeal.title == title and appeal.reply_due_at == due and appeal.is_public is False
     assert body["status"] == {"key": appeal.status,
                               "label": {"assigned": "已交办", "triage": "待分派"}[appeal.status]}
     assert body["department"] == (appeal.department.name if appeal.department else None)
@@ -166,9 +166,9 @@ async def test_validation_errors_name_every_field(database, client):
 async def test_script_is_stored_and_returned_as_text(database, client):
     title = f"<script>alert('{unique('x')}')</script>"
     body = "<img src=x onerror=alert(1)> 这是一段足够长的内容，用来检查脚本按原样保存。"
-    made = await create(client, title=title, body=body)
+    made = await create(client, title=title, body=body, public=True)
     appeal = await Appeal.get(tracking_number=made["tracking_number"])
-    assert (appeal.title, appeal.body) == (title, body)
+    assert (appeal.title, appeal.body, appeal.is_public) == (title, body, True)
     view = await client.get(f"{API}/appeals/{made['tracking_number']}",
                             headers=basic(made["username"], made["password"]))
     assert view.headers["content-type"] == "application/json"
@@ -367,7 +367,8 @@ async def test_one_resident_cannot_read_another_residents_appeal(database, rules
     own = await client.get(f"{API}/appeals/{alices}", headers=basic(alice, PASSWORD))
     assert own.status_code == 200 and own.json()["tracking_number"] == alices
     for path in (f"{API}/appeals/{bobs}", f"{API}/appeals/{bobs.lower()}",
-                 f"{API}/appeals/{bobs}/", f"{API}/appeals/%20{bobs}"):
+                 f"{API}/appeals/{bobs}/", f"{API}/appeals/%20{bobs}",
+                 f"{API}/appeals/{bobs}%00", f"{API}/appeals/%00", f"{API}/appeals/%F0%9F%98%80"):
         response = await client.get(path, headers=basic(alice, PASSWORD), follow_redirects=True)
         assert response.status_code == 404, path
     for action, body in (("info", {"text": "我是别人，想补充材料"}),
