@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import sklearn
 from scipy import sparse
 from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
 from classifier.tokenize import is_meaningful
@@ -57,6 +59,7 @@ class TrainedModel:
         self.labels: list[str] = [str(label) for label in pipeline.classes_]
         self._word_coef, self._word_names = _word_coefficients(pipeline)
         self._sigmoids = _sigmoid_parameters(pipeline)
+        self._vectorizers = _fast_vectorizers(pipeline)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Probabilities, one column per entry of `labels`."""
@@ -78,13 +81,18 @@ class TrainedModel:
     def _features(self, text: str) -> sparse.csr_matrix:
         # One text at a time, sklearn's input checks cost more than the arithmetic: call the
         # vectorisers directly (a FeatureUnion without weights is their side-by-side stack).
-        union = self.pipeline.named_steps["features"]
-        if union.transformer_weights:
+        if self._vectorizers is None:
             return self.pipeline[:-1].transform([text])
-        prepared = self.pipeline.named_steps["prep"].transform([text])
-        return sparse.hstack(
-            [vec.transform(prepared) for _, vec in union.transformer_list], format="csr"
-        )
+        prepared = self.pipeline.named_steps["prep"].transform([text])[0]
+        columns, values, offset = [], [], 0
+        for vectorizer in self._vectorizers:
+            index, weight = vectorizer.row(prepared)
+            columns.append(index + offset)
+            values.append(weight)
+            offset += vectorizer.width
+        data = np.concatenate(values)
+        indices = np.concatenate(columns)
+        return sparse.csr_matrix((data, indices, [0, len(data)]), shape=(1, offset))
 
     def _proba(self, features: sparse.csr_matrix) -> np.ndarray:
         """The same probabilities as the pipeline's, computed without its per-call checks."""
@@ -169,6 +177,47 @@ def version_mismatch(meta: dict[str, Any]) -> str:
         if saved.get(name) != current
     ]
     return ", ".join(differences)
+
+
+class _FastTfidf:
+    """A fitted TfidfVectorizer's transform of one text (sublinear tf, idf, l2), minus checks."""
+
+    def __init__(self, vectorizer: TfidfVectorizer):
+        self.analyze = vectorizer.build_analyzer()
+        self.vocabulary = vectorizer.vocabulary_
+        self.idf = vectorizer.idf_
+        self.width = len(self.vocabulary)
+
+    def row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        counts = Counter(
+            i for i in map(self.vocabulary.get, self.analyze(text)) if i is not None
+        )
+        index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        weight = (1.0 + np.log(tf)) * self.idf[index]
+        norm = np.sqrt(np.dot(weight, weight))
+        if norm:
+            weight /= norm
+        order = np.argsort(index)
+        return index[order], weight[order].astype(np.float32)
+
+
+def _fast_vectorizers(pipeline: Pipeline) -> list[_FastTfidf] | None:
+    union = pipeline.named_steps["features"]
+    if union.transformer_weights:
+        return None
+    vectorizers = [vec for _, vec in union.transformer_list]
+    for vec in vectorizers:
+        plain = (
+            isinstance(vec, TfidfVectorizer)
+            and vec.sublinear_tf
+            and vec.use_idf
+            and vec.norm == "l2"
+            and not vec.binary
+        )
+        if not plain:
+            return None
+    return [_FastTfidf(vec) for vec in vectorizers]
 
 
 def _sigmoid_parameters(pipeline: Pipeline) -> tuple[np.ndarray, ...] | None:

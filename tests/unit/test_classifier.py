@@ -223,3 +223,10 @@ def test_two_category_model_predicts_and_explains_both():
     assert [c.category for c in top][0] == "交通运输"
     assert sum(c.probability for c in top) == pytest.approx(1.0)
     assert top[0].words
+
+
+def test_single_text_features_equal_the_pipelines(model):
+    for text in ["出租车绕路多收钱，司机态度差", "学校 补课 收费 2023年", "", "公交车" * 400]:
+        fast = model._features(text).toarray()
+        reference = model.pipeline[:-1].transform([text]).toarray()
+        assert np.allclose(fast, reference, atol=1e-6)
