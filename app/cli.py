@@ -50,7 +50,9 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     # Our own lines (the in-process worker, mail written to files) next to uvicorn's.
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s %(message)s")
     app = create_app(settings, _rules(settings))
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    # Our own access log (app.web.accesslog) leaves out query strings, which carry tokens.
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True,
+                access_log=False)
     return 0
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
@@ -21,6 +22,7 @@ from app.services.errors import ServiceError
 from app.services.residents import LoginLocked
 from app.settings import Settings
 from app.web import api, public, residents, staff
+from app.web.accesslog import AccessLog
 from app.web.render import render
 from app.web.security import CsrfFailed, RateLimited, RateLimiter
 from app.worker import BackgroundWorker, periodic_jobs
@@ -110,6 +112,7 @@ def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> S
             Exception: _crash,
         },
         lifespan=lifespan,
+        middleware=[Middleware(AccessLog)],
     )
     app.state.settings = settings
     app.state.rules = rules
