@@ -22,7 +22,7 @@ class Settings:
 
     word_ngrams: tuple[int, int] | None = (1, 1)
     char_ngrams: tuple[int, int] | None = (1, 2)
-    max_chars: int = 700  # the head of a long appeal decides; the rest only costs time
+    max_chars: int = 1000  # the head of a long appeal decides; the rest only costs time
     model: str = "svc"  # "svc" (calibrated LinearSVC) or "logreg"
     c: float = 1.0
     class_weight: str | None = "balanced"
@@ -53,7 +53,7 @@ class Settings:
 class TextPrep(TransformerMixin, BaseEstimator):
     """Normalise each text and keep its first `max_chars` characters (the title comes first)."""
 
-    def __init__(self, max_chars: int = 700):
+    def __init__(self, max_chars: int = 1000):
         self.max_chars = max_chars
 
     def fit(self, X: Any, y: Any = None) -> TextPrep:
