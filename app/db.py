@@ -29,7 +29,8 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
             }
         },
         "use_tz": True,
-        "timezone": "Asia/Shanghai",
+        # UTC: SQLite compares times as text, so every stored time must share one offset.
+        "timezone": "UTC",
     }
 
 

@@ -22,14 +22,18 @@ log = logging.getLogger("minsheng.worker")
 Job = Callable[[], Awaitable[Any]]
 PeriodicJob = tuple[float, Job]
 POLL_SECONDS = 2.0
+SWEEP_SECONDS = 180.0
 
 
 def periodic_jobs(settings: Settings, rules: Any) -> list[PeriodicJob]:
     """The jobs every worker runs, as (interval in seconds, async callable).
 
-    The SLA sweep registers here.
+    The SLA sweep runs every SWEEP_SECONDS: its marks and notices are exactly-once however
+    many workers run it.
     """
-    return []
+    from app.services.sweep import sweep
+
+    return [(SWEEP_SECONDS, sweep)]
 
 
 async def _run_job(job: Job) -> None:

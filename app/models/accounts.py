@@ -1,6 +1,8 @@
 from tortoise import fields
 from tortoise.models import Model
 
+from app.models.fields import UtcDatetimeField
+
 
 class Account(Model):
     id = fields.IntField(primary_key=True)
@@ -14,7 +16,7 @@ class Account(Model):
     email = fields.CharField(max_length=254, null=True)
     phone = fields.CharField(max_length=32, null=True)
     is_active = fields.BooleanField(default=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
 
     class Meta:
         table = "account"
@@ -31,8 +33,8 @@ class WebSession(Model):
     appeal = fields.ForeignKeyField(
         "minsheng.Appeal", related_name="tracking_sessions", null=True, on_delete=fields.CASCADE
     )
-    created_at = fields.DatetimeField(auto_now_add=True)
-    expires_at = fields.DatetimeField(db_index=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
+    expires_at = UtcDatetimeField(db_index=True)
 
     class Meta:
         table = "web_session"
@@ -50,8 +52,8 @@ class OneTimeToken(Model):
     appeal = fields.ForeignKeyField(
         "minsheng.Appeal", related_name="tokens", null=True, on_delete=fields.CASCADE
     )
-    expires_at = fields.DatetimeField()
-    used_at = fields.DatetimeField(null=True)
+    expires_at = UtcDatetimeField()
+    used_at = UtcDatetimeField(null=True)
 
     class Meta:
         table = "one_time_token"
@@ -62,7 +64,7 @@ class LoginThrottle(Model):
     # the free ones doubles the wait before the next attempt is even checked.
     key = fields.CharField(max_length=64, primary_key=True)
     failures = fields.IntField(default=0)
-    locked_until = fields.DatetimeField(null=True)
+    locked_until = UtcDatetimeField(null=True)
 
     class Meta:
         table = "login_throttle"

@@ -2,6 +2,8 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from app.models.fields import UtcDatetimeField
+
 
 class Appeal(Model):
     id = fields.BigIntField(primary_key=True)
@@ -31,25 +33,25 @@ class Appeal(Model):
     )
     tracker_username = fields.CharField(max_length=32, unique=True, null=True)
     tracker_secret_hash = fields.CharField(max_length=64, default="")
-    submitted_at = fields.DatetimeField(db_index=True)
-    assigned_at = fields.DatetimeField(null=True)
-    acknowledged_at = fields.DatetimeField(null=True)
-    ack_due_at = fields.DatetimeField(null=True)
-    reply_due_at = fields.DatetimeField(null=True)
+    submitted_at = UtcDatetimeField(db_index=True)
+    assigned_at = UtcDatetimeField(null=True)
+    acknowledged_at = UtcDatetimeField(null=True)
+    ack_due_at = UtcDatetimeField(null=True)
+    reply_due_at = UtcDatetimeField(null=True)
     deadline_provisional = fields.BooleanField(default=False)
-    window_start = fields.DatetimeField(null=True)  # submission, or the redo
-    warn_at = fields.DatetimeField(null=True)
+    window_start = UtcDatetimeField(null=True)  # submission, or the redo
+    warn_at = UtcDatetimeField(null=True)
     sla_state = fields.CharField(max_length=10, default="ok")  # ok / warning / overdue
     ack_late = fields.BooleanField(default=False)
     extension_days = fields.SmallIntField(default=0)
     extension_requested_days = fields.SmallIntField(default=0)
     info_request = fields.TextField(default="")
-    replied_at = fields.DatetimeField(null=True)
+    replied_at = UtcDatetimeField(null=True)
     reply_text = fields.TextField(default="")
-    closed_at = fields.DatetimeField(null=True)
+    closed_at = UtcDatetimeField(null=True)
     rating = fields.CharField(max_length=16, default="")
     routing = fields.JSONField(null=True)
-    updated_at = fields.DatetimeField(auto_now=True)
+    updated_at = UtcDatetimeField(auto_now=True)
 
     class Meta:
         table = "appeal"
@@ -79,7 +81,7 @@ class AppealEvent(Model):
     department = fields.ForeignKeyField(
         "minsheng.Department", related_name="events", null=True, on_delete=fields.RESTRICT
     )
-    at = fields.DatetimeField()
+    at = UtcDatetimeField()
     note = fields.TextField(default="")
     data = fields.JSONField(null=True)
     public = fields.BooleanField(default=True)
@@ -111,7 +113,7 @@ class LabelledExample(Model):
     category = fields.CharField(max_length=50)
     department_code = fields.CharField(max_length=40)
     source = fields.CharField(max_length=20)  # manual_route / return_reroute
-    created_at = fields.DatetimeField()
+    created_at = UtcDatetimeField()
 
     class Meta:
         table = "labelled_example"
@@ -120,7 +122,7 @@ class LabelledExample(Model):
 class SweepMark(Model):
     # Once-a-day work (the digests) claims its day here, so only one sweep does it.
     key = fields.CharField(max_length=40, primary_key=True)
-    at = fields.DatetimeField()
+    at = UtcDatetimeField()
 
     class Meta:
         table = "sweep_mark"

@@ -2,6 +2,8 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from app.models.fields import UtcDatetimeField
+
 
 class OutboxMessage(Model):
     # A mail waiting to go out, written in the transaction of the change that causes it.
@@ -19,13 +21,13 @@ class OutboxMessage(Model):
     html_body = fields.TextField()
     status = fields.CharField(max_length=10, default="pending")  # pending/sending/sent/failed
     attempts = fields.IntField(default=0)
-    next_attempt_at = fields.DatetimeField()
+    next_attempt_at = UtcDatetimeField()
     claimed_by = fields.CharField(max_length=80, null=True)
-    claimed_until = fields.DatetimeField(null=True)
+    claimed_until = UtcDatetimeField(null=True)
     # Short, never the message body.
     last_error = fields.CharField(max_length=300, default="")
-    created_at = fields.DatetimeField()
-    sent_at = fields.DatetimeField(null=True)
+    created_at = UtcDatetimeField()
+    sent_at = UtcDatetimeField(null=True)
 
     class Meta:
         table = "outbox_message"
@@ -39,7 +41,7 @@ class OutboxAttempt(Model):
     message = fields.ForeignKeyField(
         "minsheng.OutboxMessage", related_name="attempt_log", on_delete=fields.CASCADE
     )
-    at = fields.DatetimeField()
+    at = UtcDatetimeField()
     ok = fields.BooleanField()
     error = fields.CharField(max_length=300, default="")
 

@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 from app.domain.deadlines import ClockFacts, ReplyClock, pauses_from_events, reply_clock
 from app.domain.states import Event, Status
 from app.models import Appeal, AppealEvent
+from app.notify import notices
 from app.rules import Rules
 from app.services.errors import ServiceError
 from app.services.workflow import RESIDENT, SYSTEM, Actor, now_utc, transition
@@ -51,8 +52,11 @@ def _text(value: str, field: str, what: str, minimum: int = 2) -> str:
 
 async def ask_info(appeal: Appeal, actor: Actor, question: str) -> Appeal:
     question = _text(question, "question", "需要群众补充的内容", 5)
-    return await transition(appeal, Event.ASK_INFO, actor, note=question,
-                            changes={"info_request": question})
+    async with in_transaction():
+        await transition(appeal, Event.ASK_INFO, actor, note=question,
+                         changes={"info_request": question})
+        await notices.info_requested(appeal, question)
+    return appeal
 
 
 async def supply_info(rules: Rules, appeal: Appeal, text: str) -> Appeal:

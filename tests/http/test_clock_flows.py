@@ -4,16 +4,17 @@ from datetime import timedelta
 
 from app.domain.clock import compute_deadline, extend_deadline
 from app.domain.types import Role
-from app.models import Account, Appeal, AppealEvent
+from app.models import Account, Appeal, AppealEvent, OutboxMessage
 from app.services import clocks
 from app.services.workflow import Actor
-from tests.conftest import login, make_staff, post_form, submit_appeal
+from tests.conftest import login, make_staff, post_form, submit_appeal, unique
 
 DEPT = "990102-zhujian"  # 东城区住建局
 
 
 async def _accepted_appeal(resident, handler) -> tuple[dict, str]:
-    receipt = await submit_appeal(resident, region="990102", type="consultation")
+    receipt = await submit_appeal(resident, region="990102", type="consultation",
+                                  contact_email=f"{unique('c')}@example.com")
     await login(handler, await make_staff(Role.HANDLER, DEPT))
     page = f"/staff/appeals/{receipt['number']}"
     assert (await post_form(handler, f"{page}/acknowledge", {}, page)).status_code == 303
@@ -32,6 +33,8 @@ async def test_waiting_for_the_resident_moves_the_deadline_by_the_days_waited(
     assert asked.status_code == 303
     appeal = await Appeal.get(tracking_number=receipt["number"])
     assert appeal.status == "awaiting_info"
+    mail = await OutboxMessage.get(to_address=appeal.contact_email, kind="info_requested")
+    assert "请提供物业合同和报修记录照片" in mail.text_body
     view = await resident.get("/track/appeal")
     assert "请提供物业合同和报修记录照片" in view.text and 'id="supply-info"' in view.text
 

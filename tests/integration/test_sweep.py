@@ -110,3 +110,19 @@ async def test_two_sweeps_on_separate_connections_split_the_work(database, rules
     await asyncio.gather(sla.sweep(now=late), other_machine())
     for appeal, email in appeals:
         assert await _mine(appeal, "late").filter(to_address=email).count() == 1
+
+
+async def test_the_worker_runs_the_sweep(database, rules):
+    from app.notify.worker import OutboxWorker
+    from app.worker import periodic_jobs, run_worker
+    from tests.conftest import test_settings
+
+    appeal, _ = await _appeal_with_handler(rules)
+    await Appeal.filter(id=appeal.id).update(reply_due_at=appeal.submitted_at,
+                                             warn_at=appeal.submitted_at)
+    settings = test_settings(database)
+    quiet_outbox = OutboxWorker(settings, only_ids=[])  # sends nothing of other tests
+    await run_worker(settings, asyncio.Event(), periodic_jobs(settings, rules), once=True,
+                     outbox=quiet_outbox)
+    assert (await Appeal.get(id=appeal.id)).sla_state == "overdue"
+    assert await _mine(appeal, "late").count() >= 2
