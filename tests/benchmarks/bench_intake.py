@@ -93,6 +93,13 @@ def versions() -> str:
     return ", ".join(found)
 
 
+def load_average() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def _importable(name: str) -> bool:
     try:
         __import__(name)
@@ -172,6 +179,11 @@ class Result:
     elapsed: float
     latencies: list[float]
     errors: Counter = field(default_factory=Counter)
+    server_cpu: float = 0.0  # CPU seconds the server process used during the run
+    client_cpu: float = 0.0
+
+    def cpu_ms(self, seconds: float) -> float:
+        return seconds / self.ok * 1000 if self.ok else float("nan")
 
     @property
     def rate(self) -> float:
@@ -218,17 +230,31 @@ async def load(url: str, concurrency: int, count: int, seconds: float, tag: str)
     return Result("", concurrency, len(latencies), elapsed, latencies, errors)
 
 
-async def drive(name: str, port: int, args) -> list[Result]:
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux), 0 where unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def drive(name: str, port: int, args, pid: int) -> list[Result]:
     url = f"http://127.0.0.1:{port}/api/v1/appeals"
     results = []
     for concurrency in args.concurrency:
         tag = uuid.uuid4().hex[:8]
         await load(url, concurrency, args.warmup, 60, f"w{tag}")  # warm connections and caches
+        server, client = process_cpu(pid), time.process_time()
         result = await load(url, concurrency, args.count, args.seconds, tag)
+        result.server_cpu = process_cpu(pid) - server
+        result.client_cpu = time.process_time() - client
         result.name = name
         results.append(result)
         print(f"  {name:<10} c={concurrency:<3} {result.rate:8.1f}/s  p50 {result.pct(.5):7.1f} ms"
-              f"  p99 {result.pct(.99):7.1f} ms  ({result.ok} in {result.elapsed:.1f} s"
+              f"  p99 {result.pct(.99):7.1f} ms  ({result.ok} in {result.elapsed:.1f} s; CPU/appeal"
+              f" server {result.cpu_ms(result.server_cpu):.1f} ms,"
+              f" client {result.cpu_ms(result.client_cpu):.1f} ms"
               f"{', errors ' + str(dict(result.errors)) if result.errors else ''})", flush=True)
     return results
 
@@ -239,8 +265,8 @@ async def bench_app(name: str, database_url: str, args, logs: Path) -> list[Resu
     prepare(database_url)
     port = free_port()
     with running([sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-                 server_env(database_url), port, logs / f"{name}.log"):
-        results = await drive(name, port, args)
+                 server_env(database_url), port, logs / f"{name}.log") as process:
+        results = await drive(name, port, args, process.pid)
     stored = await count_rows(database_url)
     print(f"  {name:<10} stored: {stored[0]} appeals, {stored[1]} outbox rows "
           f"(answered 201: {sum(r.ok for r in results)} + warm-up)", flush=True)
@@ -264,8 +290,8 @@ async def count_rows(database_url: str) -> tuple[int, int]:
 async def bench_bare(args, logs: Path) -> list[Result]:
     port = free_port()
     command = [sys.executable, str(Path(__file__).resolve()), "--bare-server", str(port)]
-    with running(command, server_env("sqlite://unused"), port, logs / "bare.log"):
-        return await drive("bare", port, args)
+    with running(command, server_env("sqlite://unused"), port, logs / "bare.log") as process:
+        return await drive("bare", port, args, process.pid)
 
 
 @contextlib.asynccontextmanager
@@ -293,6 +319,8 @@ async def main(args) -> None:
     print(f"machine: {cpu_model()}, {os.cpu_count()} logical cores, "
           f"Python {platform.python_version()} on {platform.platform()}")
     print(f"versions: {versions()}")
+    print(f"load average before: {load_average()} (other work on the machine skews the figures;"
+          " the ratio to bare Starlette, measured in the same conditions, less so)")
     if "postgres" in args.engines:
         print(f"PostgreSQL {await pg_version()} at {PG_SERVER.rsplit('@', 1)[-1]}"
               + (f", tortoise pool maxsize={args.pg_maxsize}" if args.pg_maxsize else
@@ -310,12 +338,15 @@ async def main(args) -> None:
         if "postgres" in args.engines:
             async with pg_database(args.pg_maxsize) as url:
                 results += await bench_app("postgres", url, args, logs)
+    print(f"load average after: {load_average()}")
     bare = {r.concurrency: r for r in results if r.name == "bare"}
-    print("\nengine      clients  appeals/s    p50 ms    p99 ms   vs bare")
+    print("\nengine      clients  appeals/s    p50 ms    p99 ms   vs bare   server CPU ms/req"
+          "  (=> one process at most /s)")
     for r in results:
         ratio = f"{r.rate / bare[r.concurrency].rate:7.1%}" if r.concurrency in bare else "   -"
+        cpu = r.cpu_ms(r.server_cpu)
         print(f"{r.name:<10} {r.concurrency:>8} {r.rate:10.1f} {r.pct(.5):9.1f} "
-              f"{r.pct(.99):9.1f}   {ratio}")
+              f"{r.pct(.99):9.1f}   {ratio}   {cpu:10.2f}         {1000 / cpu:8.0f}")
     for r in results:
         if r.name == "postgres" and r.concurrency == 64:
             met = r.rate >= 300 and r.pct(.99) < 250
