@@ -147,7 +147,7 @@ class Migration(migrations.Migration):
                 ('replied_at', UtcDatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('reply_text', fields.TextField(default='', unique=False)),
                 ('closed_at', UtcDatetimeField(null=True, auto_now=False, auto_now_add=False)),
-                ('rating', fields.CharField(default='', max_length=16)),
+                ('rating', fields.CharField(default='', max_length=24)),
                 ('routing', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('updated_at', UtcDatetimeField(auto_now=True, auto_now_add=False)),
             ],

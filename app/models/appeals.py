@@ -49,7 +49,7 @@ class Appeal(Model):
     replied_at = UtcDatetimeField(null=True)
     reply_text = fields.TextField(default="")
     closed_at = UtcDatetimeField(null=True)
-    rating = fields.CharField(max_length=16, default="")
+    rating = fields.CharField(max_length=24, default="")
     routing = fields.JSONField(null=True)
     updated_at = UtcDatetimeField(auto_now=True)
 

@@ -468,10 +468,6 @@ async def test_rating_the_reply_through_the_api(database, client):
                  409, "illegal_transition")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="Appeal.rating is CharField(max_length=16) but 'basically_satisfied' "
-                          "has 19 characters: 基本满意 crashes (500) in every door until the "
-                          "model and a migration widen it")
 async def test_basically_satisfied_closes_the_appeal(database, client):
     made, appeal = await _accepted(client)
     await handling.reply(appeal, await handler_actor(), "已联系物业公司，电梯将于本周内修复。")
