@@ -98,7 +98,7 @@ class Migration(migrations.Migration):
             name='Account',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('username', fields.CharField(unique=True, max_length=64)),
+                ('username', fields.CharField(unique=True, max_length=254)),
                 ('password_hash', fields.CharField(max_length=200)),
                 ('role', fields.CharField(db_index=True, max_length=16)),
                 ('display_name', fields.CharField(default='', max_length=50)),

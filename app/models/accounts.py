@@ -6,7 +6,7 @@ from app.models.fields import UtcDatetimeField
 
 class Account(Model):
     id = fields.IntField(primary_key=True)
-    username = fields.CharField(max_length=64, unique=True)
+    username = fields.CharField(max_length=254, unique=True)
     password_hash = fields.CharField(max_length=200)
     role = fields.CharField(max_length=16, db_index=True)
     display_name = fields.CharField(max_length=50, default="")

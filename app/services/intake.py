@@ -23,7 +23,7 @@ from app.services.workflow import RESIDENT, now_utc
 TITLE_MAX = 100
 BODY_MIN, BODY_MAX = 10, 5000
 PHONE_RE = re.compile(r"^\+?[0-9][0-9\- ]{5,19}$")
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,60}$")
+EMAIL_RE = re.compile(r"^(?=.{3,254}$)[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,60}$")
 FIELDS = ("type", "category", "region", "title", "body", "contact_name", "contact_phone",
           "contact_email", "public", "named_unit")
 

@@ -77,3 +77,15 @@ def test_default_database_is_a_sqlite_file_under_var():
     settings = Settings.from_env({"MINSHENG_DEV": "1"})
     assert settings.database_url.startswith("sqlite://")
     assert settings.database_url.endswith("var/minsheng.sqlite3")
+
+
+def test_mail_addresses_longer_than_the_column_are_refused(rules):
+    from app.services.errors import ValidationFailed
+    from app.services.intake import validate
+    from tests.conftest import GOOD_APPEAL
+
+    long_mail = "a" * 64 + "@" + "b" * 185 + ".cn"  # 253 characters: fits
+    assert validate({**GOOD_APPEAL, "contact_email": long_mail}, rules).contact_email
+    with pytest.raises(ValidationFailed) as caught:
+        validate({**GOOD_APPEAL, "contact_email": "a" * 64 + "@" + "b" * 190 + ".cn"}, rules)
+    assert "contact_email" in caught.value.errors
