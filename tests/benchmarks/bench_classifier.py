@@ -14,24 +14,19 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 import jieba
 import numpy as np
 import sklearn
 
 from classifier.tokenize import get_tokenizer
 from classifier.training import read_csv_examples, train_model
+from tests.benchmarks.machine import cpu_model  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "appeals_train.csv"
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -15,21 +15,16 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 from app.domain.clock import compute_deadline, load_calendar, warn_at
 from app.domain.sla_policy import load_policies
+from tests.benchmarks.machine import cpu_model  # noqa: E402
 
 RULES = Path(__file__).resolve().parents[2] / "routing_rules"
 COUNT = 100_000
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:
