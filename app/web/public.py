@@ -10,7 +10,7 @@ from app.domain.types import TYPE_LABELS
 from app.models import Department
 from app.services import accounts, clocks, intake
 from app.services.errors import ValidationFailed
-from app.web.render import render, secure_cookies
+from app.web.render import render, session_redirect
 from app.web.residents import current_resident
 from app.web.security import SESSION_COOKIE, checked_form, client_address
 from app.web.tracking import appeal_page
@@ -99,10 +99,7 @@ async def track_login(request: Request) -> Response:
         return render(request, "track_login.html",
                       {"error": "查询账号或密码不正确。"}, status=400)
     token = await accounts.open_session(appeal=appeal)
-    response = RedirectResponse("/track/appeal", status_code=303)
-    response.set_cookie(TRACK_COOKIE, token, httponly=True, samesite="lax",
-                        secure=secure_cookies(request))
-    return response
+    return session_redirect(request, TRACK_COOKIE, token, "/track/appeal")
 
 
 async def track_view(request: Request) -> Response:
@@ -164,10 +161,7 @@ async def login(request: Request) -> Response:
         return render(request, "login.html",
                       {"error": "用户名或密码不正确。", "next": target}, status=400)
     token = await accounts.open_session(account=account)
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
-                        secure=secure_cookies(request))
-    return response
+    return session_redirect(request, SESSION_COOKIE, token, target)
 
 
 async def logout(request: Request) -> Response:

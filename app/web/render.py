@@ -7,7 +7,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse
 
 from app.web import presenters
 from app.web.security import CSRF_COOKIE, csrf_token
@@ -51,4 +51,12 @@ def render(request: Request, name: str, context: dict | None = None,
     if request.cookies.get(CSRF_COOKIE) != token:
         response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict",
                             secure=secure_cookies(request))
+    return response
+
+
+def session_redirect(request: Request, cookie: str, token: str, target: str) -> RedirectResponse:
+    """After a login: the session cookie, and on to `target`."""
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(cookie, token, httponly=True, samesite="lax",
+                        secure=secure_cookies(request))
     return response

@@ -11,7 +11,7 @@ from app.domain.types import Role
 from app.models import Account, Appeal
 from app.services import accounts, clocks, residents
 from app.services.errors import ValidationFailed
-from app.web.render import render, secure_cookies
+from app.web.render import render, session_redirect
 from app.web.security import SESSION_COOKIE, checked_form, client_address
 from app.web.tracking import appeal_page
 
@@ -77,10 +77,7 @@ async def login(request: Request) -> Response:
         return render(request, "account_login.html",
                       {"error": "邮箱或密码不正确，或账号尚未激活。"}, status=400)
     token = await accounts.open_session(account=account)
-    response = RedirectResponse("/account/appeals", status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
-                        secure=secure_cookies(request))
-    return response
+    return session_redirect(request, SESSION_COOKIE, token, "/account/appeals")
 
 
 async def my_appeals(request: Request) -> Response:
