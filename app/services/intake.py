@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from app.domain.clock import to_local
@@ -120,13 +121,14 @@ async def submit(rules: Rules, sub: Submission, *, resident=None,
     deadline = clock.deadline
     username, password = generate_username(), generate_password()
     candidates, model_version = await predictor.predict(f"{sub.title}\n{sub.body}")
-    async with in_transaction() as conn:
-        day = to_local(at).strftime("%Y%m%d")
-        number = await _next_number(conn, day)
-        region = await Region.get(code=sub.region_code)
-        category = await Category.get_or_none(name=sub.category, level=1) if sub.category \
-            else None
-        named = await Department.get(code=sub.named_unit) if sub.named_unit else None
+    region = await Region.get(code=sub.region_code)
+    category = await Category.get_or_none(name=sub.category, level=1) if sub.category else None
+    named = await Department.get(code=sub.named_unit) if sub.named_unit else None
+    day = to_local(at).strftime("%Y%m%d")
+    # The number is taken in a statement of its own: the day's counter row is locked only
+    # for that instant, not through the whole submission. A failed submission leaves a gap.
+    number = await _next_number(connections.get("default"), day)
+    async with in_transaction():
         appeal = await Appeal.create(
             tracking_number=f"MS{day}-{number:06d}",
             type=sub.type,

@@ -73,7 +73,7 @@ async def register(email: str, password: str, phone: str = "", name: str = "") -
     async with in_transaction():
         account = await Account.create(username=email, email=email, phone=phone or None,
                                        display_name=name, role=Role.RESIDENT.value,
-                                       password_hash=hash_password(password), is_active=False)
+                                       password_hash=await hash_password(password), is_active=False)
         token = await _issue("verify", account=account)
         await notices.verification(email, _link("/account/verify", token), name=name)
 
@@ -105,7 +105,8 @@ async def reset_password(token: str, password: str) -> bool:
         spent = await _spend("reset", token)
         if spent is None:
             return False
-        await Account.filter(id=spent.account_id).update(password_hash=hash_password(password))
+        await Account.filter(id=spent.account_id).update(
+            password_hash=await hash_password(password))
         await LoginThrottle.filter(key=_throttle_key(
             (await Account.get(id=spent.account_id)).username)).delete()
     return True

@@ -43,4 +43,7 @@ def deadline_mark(rules: Rules, status: str, type_: str, due: datetime | None,
 def event_label(kind: str) -> str:
     if kind == "submitted":
         return "提交诉求"
-    return EVENT_LABELS.get(Event(kind), kind)
+    try:
+        return EVENT_LABELS[Event(kind)]
+    except ValueError:
+        return kind
