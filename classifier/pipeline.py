@@ -22,6 +22,7 @@ class Settings:
 
     word_ngrams: tuple[int, int] | None = (1, 1)
     char_ngrams: tuple[int, int] | None = (1, 2)
+    char_max_features: int | None = None  # keep only the most frequent character n-grams
     max_chars: int = 1000  # the head of a long appeal decides; the rest only costs time
     title_copies: int = 3  # a short first line (the title) counts this many times in all
     model: str = "svc"  # "svc" (calibrated LinearSVC) or "logreg"
@@ -99,9 +100,14 @@ def word_vectorizer(ngrams: tuple[int, int]) -> TfidfVectorizer:
     )
 
 
-def char_vectorizer(ngrams: tuple[int, int]) -> TfidfVectorizer:
+def char_vectorizer(ngrams: tuple[int, int], max_features: int | None = None) -> TfidfVectorizer:
     return TfidfVectorizer(
-        analyzer="char", lowercase=False, ngram_range=ngrams, sublinear_tf=True, dtype=np.float32
+        analyzer="char",
+        lowercase=False,
+        ngram_range=ngrams,
+        max_features=max_features,
+        sublinear_tf=True,
+        dtype=np.float32,
     )
 
 
@@ -110,7 +116,9 @@ def build_pipeline(settings: Settings, min_class_count: int) -> Pipeline:
     if settings.word_ngrams:
         vectorizers.append(("words", word_vectorizer(settings.word_ngrams)))
     if settings.char_ngrams:
-        vectorizers.append(("chars", char_vectorizer(settings.char_ngrams)))
+        vectorizers.append(
+            ("chars", char_vectorizer(settings.char_ngrams, settings.char_max_features))
+        )
     if settings.model == "svc":
         folds = min(settings.calibration_folds, min_class_count)
         model: BaseEstimator = CalibratedClassifierCV(
