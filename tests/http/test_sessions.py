@@ -1,0 +1,237 @@
+"""Sessions end on the server, junk cookies are nobody, logins cannot be hammered or used
+to bounce a visitor to another site."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.domain.types import Role
+from app.models import WebSession
+from app.services.secrets import hash_token
+from app.web.app import create_app
+from app.web.security import SESSION_COOKIE
+from tests import conftest
+from tests.conftest import (
+    PASSWORD,
+    csrf,
+    login,
+    make_client,
+    make_staff,
+    post_form,
+    submit_appeal,
+    unique,
+)
+
+TRACK_COOKIE = "ms_track"
+
+
+async def test_logout_ends_the_session_on_the_server(database, new_client, app):
+    handler = new_client()
+    await login(handler, await make_staff(Role.HANDLER, "990100-zhujian"))
+    token = handler.cookies.get(SESSION_COOKIE)
+    assert (await handler.get("/staff/queue")).status_code == 200
+
+    out = await post_form(handler, "/logout", {}, "/staff/queue")
+    assert out.status_code == 303
+    assert out.headers["location"] in ("/", "/login")  # a public page
+    assert not await WebSession.filter(token_hash=hash_token(token)).exists()
+
+    async with make_client(app) as replay:  # someone who kept the old cookie
+        replay.cookies.set(SESSION_COOKIE, token)
+        for path in ("/staff", "/staff/queue"):
+            response = await replay.get(path)
+            assert response.status_code == 303
+            assert response.headers["location"].startswith("/login")
+        response = await post_form(replay, "/staff/appeals/MS00000000-000000/acknowledge", {},
+                                   "/login")
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login")
+
+
+async def test_logout_ends_only_its_own_session(database, new_client):
+    username = await make_staff(Role.INSPECTOR)
+    phone, desk = new_client(), new_client()
+    await login(phone, username)
+    await login(desk, username)
+    await post_form(phone, "/logout", {}, "/staff/appeals")
+    assert (await phone.get("/staff/appeals")).status_code == 303
+    assert (await desk.get("/staff/appeals")).status_code == 200
+
+
+async def test_tracking_logout_ends_the_session_on_the_server(database, new_client, app):
+    resident = new_client()
+    title = unique("退出查询")
+    receipt = await submit_appeal(resident, title=title)
+    tracked = await post_form(resident, "/track", {"username": receipt["username"],
+                                                   "password": receipt["password"]}, "/track")
+    assert tracked.status_code == 303
+    token = resident.cookies.get(TRACK_COOKIE)
+    assert title in (await resident.get("/track/appeal")).text
+
+    out = await post_form(resident, "/track/logout", {}, "/track/appeal")
+    assert out.status_code == 303
+    assert out.headers["location"] == "/track"
+    assert not await WebSession.filter(token_hash=hash_token(token)).exists()
+
+    async with make_client(app) as replay:
+        replay.cookies.set(TRACK_COOKIE, token)
+        response = await replay.get("/track/appeal")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/track"
+
+
+async def test_tracking_login_is_case_insensitive_as_the_page_promises(database, new_client):
+    resident = new_client()
+    receipt = await submit_appeal(resident, title=unique("大小写"))
+    tracked = await post_form(new_client(), "/track",
+                              {"username": f"  {receipt['username'].upper()} ",
+                               "password": receipt["password"].upper()}, "/track")
+    assert tracked.status_code == 303
+
+
+JUNK = [
+    "junk",
+    "",
+    "x" * 43,
+    "x" * 101,
+    "x" * 5000,
+    "' OR 1=1 --",
+    "%00%ff",
+    "Zm9vYmFy.Zm9vYmFy.Zm9vYmFy",
+]
+
+
+@pytest.mark.parametrize("value", JUNK, ids=[f"junk{i}" for i in range(len(JUNK))])
+async def test_junk_session_cookie_is_treated_as_anonymous(database, app, value):
+    async with make_client(app) as client:
+        client.cookies.set(SESSION_COOKIE, value)
+        client.cookies.set(TRACK_COOKIE, value)
+        for path in ("/staff", "/staff/queue", "/staff/appeals"):
+            response = await client.get(path)
+            assert response.status_code == 303, (path, response.text[:200])
+            assert response.headers["location"].startswith("/login")
+        response = await client.get("/track/appeal")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/track"
+        home = await client.get("/")
+        assert home.status_code == 200
+        assert "工作人员登录" in home.text  # shown as a visitor, not as someone logged in
+
+
+async def test_session_of_a_deactivated_account_stops_working(database, new_client):
+    from app.models import Account
+
+    username = await make_staff(Role.DISPATCHER)
+    dispatcher = new_client()
+    await login(dispatcher, username)
+    assert (await dispatcher.get("/staff/triage")).status_code == 200
+    await Account.filter(username=username).update(is_active=False)
+    response = await dispatcher.get("/staff/triage")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
+
+
+OFF_SITE = [
+    "//evil.example",
+    "https://evil.example",
+    "http://evil.example/staff",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "/staff//evil.example",
+    "//evil.example/staff",
+    "https:evil.example",
+    "javascript:alert(1)",
+    "/%2F%2Fevil.example",
+    " //evil.example",
+    "\t//evil.example",
+]
+
+
+def _is_local(location: str) -> bool:
+    return location.startswith("/") and not location.startswith("//") \
+        and "\\" not in location and "evil" not in location
+
+
+@pytest.mark.parametrize("target", OFF_SITE, ids=[f"next{i}" for i in range(len(OFF_SITE))])
+async def test_login_next_cannot_redirect_off_site(database, new_client, target):
+    username = await make_staff(Role.INSPECTOR)
+    client = new_client()
+    form = await client.get("/login", params={"next": target})
+    assert form.status_code == 200
+    assert "evil" not in form.text
+    response = await post_form(client, "/login", {"username": username,
+                                                  "password": PASSWORD, "next": target},
+                               "/login")
+    assert response.status_code == 303
+    location = response.headers["location"]
+    assert _is_local(location), location
+    assert location == "/staff"
+
+
+async def test_login_next_returns_to_the_staff_page_asked_for(database, new_client):
+    resident, handler = new_client(), new_client()
+    receipt = await submit_appeal(resident, title=unique("登录后返回"))
+    page = f"/staff/appeals/{receipt['number']}"
+    bounced = await handler.get(page)
+    assert bounced.status_code == 303
+    assert bounced.headers["location"] == f"/login?next={page}"
+    form = await handler.get(bounced.headers["location"])
+    next_value = re.search(r'name="next" value="([^"]*)"', form.text).group(1)
+    assert next_value == page
+    response = await post_form(handler, "/login",
+                               {"username": await make_staff(Role.HANDLER, "990100-zhujian"),
+                                "password": PASSWORD, "next": next_value}, "/login")
+    assert response.status_code == 303
+    assert response.headers["location"] == page
+
+
+async def test_login_sets_a_fresh_http_only_session_cookie(database, new_client):
+    client = new_client()
+    client.cookies.set(SESSION_COOKIE, "planted-by-an-attacker")
+    response = await post_form(client, "/login", {"username": await make_staff(Role.INSPECTOR),
+                                                  "password": PASSWORD}, "/login")
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
+    assert "planted-by-an-attacker" not in cookie
+    assert "httponly" in cookie.lower()
+    assert "samesite=lax" in cookie.lower()
+
+
+@pytest.fixture
+async def limited_app(database, rules):
+    settings = conftest.test_settings(database, MINSHENG_RATE_LIMIT="5")
+    return create_app(settings, rules, manage_db=False)
+
+
+async def test_sixth_login_within_a_minute_gets_429_with_retry_after(database, limited_app):
+    username = await make_staff(Role.INSPECTOR)
+    async with make_client(limited_app) as client:
+        token = await csrf(client, "/login")
+        for attempt in range(5):
+            response = await client.post("/login", data={
+                "csrf_token": token, "username": username, "password": f"wrong-{attempt}"})
+            assert response.status_code == 400, attempt
+        response = await client.post("/login", data={
+            "csrf_token": token, "username": username, "password": PASSWORD})
+        assert response.status_code == 429
+        retry_after = int(response.headers["retry-after"])
+        assert 1 <= retry_after <= 61
+        assert "操作过于频繁" in response.text
+        assert SESSION_COOKIE not in response.headers.get("set-cookie", "")
+        # The tracking login shares the limit: no way round it through the other door.
+        response = await client.post("/track", data={
+            "csrf_token": token, "username": "nobody", "password": "nothing"})
+        assert response.status_code == 429
+        assert "retry-after" in response.headers
+
+
+async def test_rate_limit_does_not_block_reading_pages(database, limited_app):
+    async with make_client(limited_app) as client:
+        token = await csrf(client, "/login")
+        for _ in range(6):
+            await client.post("/login", data={"csrf_token": token, "username": "nobody",
+                                              "password": "nothing"})
+        assert (await client.get("/")).status_code == 200
+        assert (await client.get("/track")).status_code == 200
