@@ -40,24 +40,30 @@ def _rules(settings: Settings):
         raise SystemExit(f"routing_rules 有误，无法启动：\n{lines}") from None
 
 
-def _serve(settings: Settings, host: str, port: int) -> int:
+def app_from_env():
+    """The app as `serve` builds it; uvicorn calls this in each worker process."""
     import logging
-
-    import uvicorn
 
     from app.web.app import create_app
 
     # Our own lines (the in-process worker, mail written to files) next to uvicorn's.
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s %(message)s")
-    app = create_app(settings, _rules(settings))
+    settings = _settings()
+    return create_app(settings, _rules(settings))
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> int:
+    import uvicorn
+
+    _rules(settings)  # a broken rules file stops us here, with its message, before forking
     # Our own access log (app.web.accesslog) leaves out query strings, which carry tokens.
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True,
-                access_log=False)
+    uvicorn.run("app.cli:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level="info", proxy_headers=True, access_log=False)
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    return _serve(_settings(), args.host, args.port)
+    return _serve(_settings(), args.host, args.port, args.workers)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -258,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the web app under uvicorn")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="app processes (PostgreSQL; SQLite wants one)")
     serve.set_defaults(func=cmd_serve)
 
     demo = commands.add_parser(

@@ -264,7 +264,8 @@ async def drive(name: str, port: int, args, pid: int) -> list[Result]:
 async def bench_app(name: str, database_url: str, args, logs: Path) -> list[Result]:
     prepare(database_url)
     port = free_port()
-    with running([sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+    with running([sys.executable, "-m", "app.cli", "serve", "--port", str(port),
+                  "--workers", str(args.workers if name == "postgres" else 1)],
                  server_env(database_url), port, logs / f"{name}.log") as process:
         results = await drive(name, port, args, process.pid)
     stored = await count_rows(database_url)
@@ -360,6 +361,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=30, help="seconds per run at most")
     parser.add_argument("--warmup", type=int, default=100, help="requests before each run")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--workers", type=int, default=1,
+                        help="app processes for PostgreSQL (server CPU is then the master's "
+                             "only)")
     parser.add_argument("--engines", nargs="+", default=["bare", "sqlite", "postgres"],
                         choices=["bare", "sqlite", "postgres"])
     parser.add_argument("--pg-maxsize", type=int, default=None,
