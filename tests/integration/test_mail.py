@@ -396,3 +396,28 @@ async def test_claim_skips_rows_another_worker_holds_locked(database, mail_setti
             assert sorted(c.id for c in claimed) == free
     finally:
         await other.close()
+
+
+async def test_sweep_during_a_mail_outage_loses_nothing(database, rules, mail_settings, smtp):
+    from app.services import sweep as sla
+    from tests.integration.test_sweep import _appeal_with_handler
+
+    appeal, handler_mail = await _appeal_with_handler(rules)
+    late = appeal.reply_due_at + timedelta(seconds=1)
+    smtp.stop()
+    try:
+        await sla.sweep(now=late)
+        ids = list(await OutboxMessage.filter(dedupe_key__startswith=f"late:{appeal.id}:")
+                   .values_list("id", flat=True))
+        assert ids
+        clock = Clock()
+        worker = OutboxWorker(mail_settings, only_ids=ids, clock=clock)
+        assert (await worker.drain()).sent == 0
+        await sla.sweep(now=late + timedelta(minutes=3))  # the next sweep, still down
+    finally:
+        smtp.start()
+    clock.advance(minutes=2)
+    assert (await worker.drain()).sent == len(ids)
+    assert len(smtp.raw_to(handler_mail)) == 1
+    assert await OutboxMessage.filter(dedupe_key__startswith=f"late:{appeal.id}:").count() \
+        == len(ids)
