@@ -8,6 +8,9 @@ the notice exists if and only if the change committed. `render` turns a template
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -91,30 +94,64 @@ def render(template: str, **context: Any) -> tuple[str, str, str]:
     return subject, text.strip() + "\n", html
 
 
+class Batch:
+    """Rows gathered by `batched()`, written in one statement per chunk when it closes."""
+
+    def __init__(self) -> None:
+        self.rows: list[list[Any]] = []
+        self.inserted = 0
+
+
+_batch: ContextVar[Batch | None] = ContextVar("outbox_batch", default=None)
+CHUNK = 500
+
+
+@asynccontextmanager
+async def batched() -> AsyncIterator[Batch]:
+    """Gather every enqueue inside the block and insert them together at its end, still in
+    the caller's transaction: the sweep queues thousands of notices at once."""
+    batch = Batch()
+    token = _batch.set(batch)
+    try:
+        yield batch
+    finally:
+        _batch.reset(token)
+    for start in range(0, len(batch.rows), CHUNK):
+        batch.inserted += await _insert(batch.rows[start:start + CHUNK])
+
+
+async def _insert(rows: list[list[Any]]) -> int:
+    conn = current_connection()
+    now = db_time(conn, now_utc())
+    values, params = [], []
+    for row in rows:
+        marks = placeholders(conn, 8, start=len(params) + 1)
+        values.append(f"({', '.join(marks[:6])}, 'pending', 0, {marks[6]}, {marks[7]}, '')")
+        params += [*row, now, now]
+    sql = (
+        "INSERT INTO outbox_message (kind, dedupe_key, to_address, subject, text_body, "  # noqa: S608
+        "html_body, status, attempts, next_attempt_at, created_at, last_error) "
+        f"VALUES {', '.join(values)} ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
+    )
+    return len(await conn.execute_query_dict(sql, params))
+
+
 async def enqueue(*, kind: str, to: str, subject: str, text: str, html: str,
                   dedupe_key: str | None = None) -> bool:
     """Queue one mail in the caller's current transaction; True if a row was inserted.
 
     With a `dedupe_key`, a second enqueue with the same key (even from another transaction
-    running at the same moment) inserts nothing and returns False.
+    running at the same moment) inserts nothing and returns False. Inside `batched()` the
+    row waits for the end of the block, and True means only that it was gathered.
     """
     to = to.strip()
     if not to or "\n" in to or "\r" in to:
         raise ValueError("enqueue: a single recipient address is required")
     if dedupe_key is not None and len(dedupe_key) > DEDUPE_KEY_MAX:
         raise ValueError(f"enqueue: dedupe_key longer than {DEDUPE_KEY_MAX}")
-    conn = current_connection()
-    now = db_time(conn, now_utc())
-    marks = placeholders(conn, 8)
-    sql = (
-        "INSERT INTO outbox_message (kind, dedupe_key, to_address, subject, text_body, "  # noqa: S608
-        "html_body, status, attempts, next_attempt_at, created_at, last_error) "
-        f"VALUES ({marks[0]}, {marks[1]}, {marks[2]}, {marks[3]}, {marks[4]}, {marks[5]}, "
-        f"'pending', 0, {marks[6]}, {marks[7]}, '') "
-        "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
-    )
-    subject = _SPACES.sub(" ", subject).strip()[:SUBJECT_MAX]
-    rows = await conn.execute_query_dict(
-        sql, [kind, dedupe_key, to, subject, text, html, now, now]
-    )
-    return bool(rows)
+    row = [kind, dedupe_key, to, _SPACES.sub(" ", subject).strip()[:SUBJECT_MAX], text, html]
+    batch = _batch.get()
+    if batch is not None:
+        batch.rows.append(row)
+        return True
+    return await _insert([row]) == 1

@@ -17,7 +17,7 @@ from app.domain.clock import to_local
 from app.domain.states import Event, Status
 from app.domain.types import Role
 from app.models import Account, Appeal, Department, SweepMark
-from app.notify import notices
+from app.notify import notices, outbox
 from app.services.workflow import SYSTEM, now_utc, record_many
 
 BATCH = 500
@@ -94,11 +94,14 @@ async def _mark_batch(kind: str, now: datetime, people: _Recipients,
         send = {"overdue": notices.overdue, "warning": notices.deadline_warning,
                 "ack_late": notices.ack_late}[kind]
         await record_many(appeals, event, SYSTEM, note=note, changes=changes, at=now)
-        for appeal in appeals:
-            department, recipients = await people.of(appeal, inspectors=kind == "overdue")
-            due = appeal.ack_due_at if kind == "ack_late" else appeal.reply_due_at
-            key = f"{prefix}:{appeal.id}:{due.isoformat()}"
-            report.notices += await send(appeal, department, recipients, due, key)
+        async with outbox.batched() as batch:
+            for appeal in appeals:
+                department, recipients = await people.of(appeal,
+                                                         inspectors=kind == "overdue")
+                due = appeal.ack_due_at if kind == "ack_late" else appeal.reply_due_at
+                await send(appeal, department, recipients, due,
+                           f"{prefix}:{appeal.id}:{due.isoformat()}")
+        report.notices += batch.inserted
     counter = {"overdue": "overdue", "warning": "warned", "ack_late": "ack_late"}[kind]
     setattr(report, counter, getattr(report, counter) + len(appeals))
     return len(appeals)

@@ -140,3 +140,19 @@ async def test_a_row_not_yet_due_is_not_claimed(database):
     row = await OutboxMessage.get(to_address=to)
     await OutboxMessage.filter(id=row.id).update(next_attempt_at=now_utc() + timedelta(minutes=1))
     assert await OutboxWorker(settings_for(database), only_ids=[row.id]).claim_batch() == []
+
+
+async def test_batched_enqueue_writes_once_per_key_at_the_end_of_the_block(database):
+    from app.notify.outbox import batched
+
+    to = f"{unique('batch')}@example.test"
+    key = unique("batch-key")
+    async with in_transaction():
+        async with batched() as batch:
+            for _ in range(3):
+                await enqueue(kind="test", to=to, subject="批量", text="t", html="h",
+                              dedupe_key=key)
+            await enqueue(kind="test", to=to, subject="批量", text="t", html="h")
+            assert await OutboxMessage.filter(to_address=to).count() == 0  # not yet
+        assert batch.inserted == 2
+    assert await OutboxMessage.filter(to_address=to).count() == 2

