@@ -50,17 +50,18 @@ async def _rate_limited(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RateLimited)
     if api.is_api(request):
         return api.rate_limited_response(exc.retry_after)
-    response = render(request, "error.html",
-                      {"message": f"操作过于频繁，请 {exc.retry_after} 秒后再试。"}, status=429)
-    response.headers["Retry-After"] = str(exc.retry_after)
-    return response
+    return _too_many(request, f"操作过于频繁，请 {exc.retry_after} 秒后再试。", exc.retry_after)
 
 
 async def _login_locked(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginLocked)
-    response = render(request, "error.html",
-                      {"message": f"登录失败次数过多，请 {exc.retry_after} 秒后再试。"}, status=429)
-    response.headers["Retry-After"] = str(exc.retry_after)
+    return _too_many(request, f"登录失败次数过多，请 {exc.retry_after} 秒后再试。",
+                     exc.retry_after)
+
+
+def _too_many(request: Request, message: str, retry_after: int) -> Response:
+    response = render(request, "error.html", {"message": message}, status=429)
+    response.headers["Retry-After"] = str(retry_after)
     return response
 
 

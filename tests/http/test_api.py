@@ -19,20 +19,10 @@ from app.services.workflow import Actor
 from app.web.app import create_app
 from app.web.openapi import REQUEST_SCHEMAS, document
 from tests import conftest
-from tests.conftest import PASSWORD, make_client, make_staff, unique
+from tests.conftest import GOOD_APPEAL, PASSWORD, make_client, make_staff, unique
 
 API = "/api/v1"
-GOOD = {
-    "type": "complaint",
-    "region": "990102",
-    "category": "城乡建设",
-    "title": "小区电梯坏了一个月物业公司不修",
-    "body": "我们小区3号楼电梯坏了一个多月，物业公司一直推脱不修，老人上下楼很困难，请管一管。",
-    "contact_name": "李阿姨",
-    "contact_phone": "13812345678",
-    "contact_email": "",
-    "public": False,
-}
+GOOD = {**GOOD_APPEAL, "region": "990102", "public": False}
 DEPT = "990102-zhujian"  # 东城区住建局
 NUMBER_RE = re.compile(r"^MS\d{8}-\d{6}$")
 
