@@ -89,3 +89,29 @@ def test_mail_addresses_longer_than_the_column_are_refused(rules):
     with pytest.raises(ValidationFailed) as caught:
         validate({**GOOD_APPEAL, "contact_email": "a" * 64 + "@" + "b" * 190 + ".cn"}, rules)
     assert "contact_email" in caught.value.errors
+
+
+def test_a_broken_rules_file_stops_serve_with_file_and_entry(rules_copy):
+    import os
+    import subprocess
+    import sys
+
+    text = (rules_copy / "routing.yaml").read_text(encoding="utf-8")
+    (rules_copy / "routing.yaml").write_text(text.replace("教育文体: jiaoyu", "教育文体: nowhere"),
+                                             encoding="utf-8")
+    env = {**os.environ, "MINSHENG_DEV": "1", "MINSHENG_RULES_DIR": str(rules_copy)}
+    run = subprocess.run([sys.executable, "-m", "app.cli", "serve", "--port", "1"], env=env,
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert run.returncode != 0
+    assert "routing.yaml: category_department.教育文体: 未知部门类型 nowhere" in run.stderr
+
+
+def test_serve_refuses_the_default_secret_outside_development():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("MINSHENG_DEV", "SECRET_KEY")}
+    run = subprocess.run([sys.executable, "-m", "app.cli", "serve", "--port", "1"], env=env,
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert run.returncode != 0 and "SECRET_KEY" in run.stderr
