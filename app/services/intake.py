@@ -12,14 +12,16 @@ from tortoise.transactions import in_transaction
 
 from app.domain.clock import to_local
 from app.domain.deadlines import ClockFacts, reply_clock
+from app.domain.states import Status
 from app.domain.types import TYPE_LABELS, AppealType
-from app.models import Appeal, AppealEvent, Category, Department, Region
+from app.models import Appeal, AppealEvent
 from app.notify import notices
 from app.rules import Rules
 from app.services import predictor, routing
 from app.services.errors import ValidationFailed
+from app.services.reference import reference_ids
 from app.services.secrets import generate_password, generate_username, hash_token
-from app.services.workflow import RESIDENT, now_utc
+from app.services.workflow import RESIDENT, SYSTEM, now_utc
 
 TITLE_MAX = 100
 BODY_MIN, BODY_MAX = 10, 5000
@@ -48,6 +50,7 @@ class Receipt:
     appeal: Appeal
     username: str
     password: str
+    department_name: str | None = None
 
 
 def _text(raw: dict[str, Any], key: str) -> str:
@@ -120,10 +123,21 @@ async def submit(rules: Rules, sub: Submission, *, resident=None,
     clock = reply_clock(ClockFacts(sub.type, at), rules.policies, rules.calendar)
     deadline = clock.deadline
     username, password = generate_username(), generate_password()
-    candidates, model_version = await predictor.predict(f"{sub.title}\n{sub.body}")
-    region = await Region.get(code=sub.region_code)
-    category = await Category.get_or_none(name=sub.category, level=1) if sub.category else None
-    named = await Department.get(code=sub.named_unit) if sub.named_unit else None
+    text = f"{sub.title}\n{sub.body}"
+    candidates, model_version = await predictor.predict(text)
+    ids = reference_ids()
+    route = await routing.first_route(
+        rules, appeal_type=sub.type, region_code=sub.region_code, text=text,
+        category=sub.category, named_unit=sub.named_unit, candidates=candidates,
+        model_version=model_version, at=at,
+    )
+    fields = {
+        "type": sub.type,
+        "category_id": await ids.category(sub.category) if sub.category else None,
+        "region_id": await ids.region(sub.region_code),
+        "named_unit_id": await ids.department(sub.named_unit) if sub.named_unit else None,
+        **route.changes,
+    }
     day = to_local(at).strftime("%Y%m%d")
     # The number is taken in a statement of its own: the day's counter row is locked only
     # for that instant, not through the whole submission. A failed submission leaves a gap.
@@ -131,17 +145,13 @@ async def submit(rules: Rules, sub: Submission, *, resident=None,
     async with in_transaction():
         appeal = await Appeal.create(
             tracking_number=f"MS{day}-{number:06d}",
-            type=sub.type,
-            category=category,
-            region=region,
             title=sub.title,
             body=sub.body,
             contact_name=sub.contact_name,
             contact_phone=sub.contact_phone,
             contact_email=sub.contact_email,
             is_public=sub.public,
-            named_unit=named,
-            status="submitted",
+            status=route.status.value,
             resident=resident,
             tracker_username=username,
             tracker_secret_hash=hash_token(password),
@@ -150,14 +160,21 @@ async def submit(rules: Rules, sub: Submission, *, resident=None,
             deadline_provisional=deadline.provisional,
             window_start=at,
             warn_at=clock.warn_at,
+            **fields,
         )
-        await AppealEvent.create(
-            appeal=appeal, kind="submitted", from_status="", to_status="submitted",
-            actor=resident, actor_label=RESIDENT.label, at=at,
-            note=f"提交{TYPE_LABELS[AppealType(sub.type)]}",
-        )
-        await routing.route_new(rules, appeal, candidates=candidates,
-                               model_version=model_version, at=at)
-        if appeal.contact_email:
+        # The two events of a submission, as `transition` would have written the second.
+        await AppealEvent.bulk_create([
+            AppealEvent(appeal_id=appeal.id, kind="submitted", from_status="",
+                        to_status=Status.SUBMITTED.value, actor=resident,
+                        actor_label=RESIDENT.label, at=at,
+                        note=f"提交{TYPE_LABELS[AppealType(sub.type)]}"),
+            AppealEvent(appeal_id=appeal.id, kind=route.event.value,
+                        from_status=Status.SUBMITTED.value, to_status=route.status.value,
+                        actor=None, actor_label=SYSTEM.label,
+                        department_id=route.changes.get("department_id"), at=at,
+                        note=route.note, data=route.record, public=True),
+        ])
+        if appeal.contact_email or resident is not None:
             await notices.appeal_received(appeal)
-    return Receipt(appeal, username, password)
+    department = rules.departments.get(route.department_code) if route.department_code else None
+    return Receipt(appeal, username, password, department.name if department else None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from app.models import Category, Department, Region
@@ -41,8 +42,61 @@ async def sync_rules(rules: Rules) -> dict[str, int]:
                     code=f"c{position:02d}{sub_position:02d}",
                     defaults={"name": child, "level": 2, "parent": top},
                 )
+    _ids.clear()
     return {
         "regions": len(rules.regions),
         "departments": len(rules.departments),
         "categories": len(rules.categories),
     }
+
+
+class ReferenceIds:
+    """Row ids of regions, level-1 categories and departments by code or name.
+
+    Submissions need them on every request; the rows change only when the rules are loaded
+    and an existing code keeps its id (upsert by code), so a process reads them once and
+    again only when it meets a code it does not know yet.
+    """
+
+    def __init__(self) -> None:
+        self.regions: dict[str, int] = {}
+        self.categories: dict[str, int] = {}
+        self.departments: dict[str, int] = {}
+
+    async def refresh(self) -> None:
+        self.regions = dict(await Region.all().values_list("code", "id"))
+        self.categories = dict(await Category.filter(level=1).values_list("name", "id"))
+        self.departments = dict(await Department.all().values_list("code", "id"))
+
+    async def region(self, code: str) -> int:
+        return await self._lookup(self.regions, code, "region")
+
+    async def category(self, name: str) -> int | None:
+        if name not in self.categories:
+            await self.refresh()
+        return self.categories.get(name)
+
+    async def department(self, code: str) -> int:
+        return await self._lookup(self.departments, code, "department")
+
+    async def _lookup(self, table: dict[str, int], key: str, what: str) -> int:
+        if key not in table:
+            await self.refresh()
+            table = getattr(self, f"{what}s")
+        try:
+            return table[key]
+        except KeyError:
+            raise LookupError(f"{what} {key!r} is not in the database; run `minsheng rules load`") \
+                from None
+
+
+# One cache per database client: tests and tools may open several databases in one process.
+_ids: dict[int, tuple[object, ReferenceIds]] = {}
+
+
+def reference_ids() -> ReferenceIds:
+    conn = connections.get("default")
+    held = _ids.get(id(conn))
+    if held is None or held[0] is not conn:
+        held = _ids[id(conn)] = (conn, ReferenceIds())
+    return held[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.transactions import in_transaction
@@ -9,47 +10,53 @@ from tortoise.transactions import in_transaction
 from app.domain import routing as decide_routing
 from app.domain.clock import compute_deadline
 from app.domain.routing import Candidate
-from app.domain.states import Event, Status
+from app.domain.states import Event, Status, next_status
 from app.models import Appeal, AppealEvent, Category, Department, LabelledExample
 from app.rules import Rules
 from app.services.errors import ServiceError
-from app.services.workflow import SYSTEM, Actor, now_utc, transition
+from app.services.reference import reference_ids
+from app.services.workflow import Actor, now_utc, transition
 
 
-async def _assignment_changes(rules: Rules, department: Department, at: datetime) -> dict:
+def _assignment_changes(rules: Rules, department_id: int, at: datetime) -> dict:
     ack = compute_deadline(at, rules.policies.ack_days, rules.calendar)
-    return {"department_id": department.id, "assigned_at": at, "ack_due_at": ack.due_at,
+    return {"department_id": department_id, "assigned_at": at, "ack_due_at": ack.due_at,
             "acknowledged_at": None, "ack_late": False}
 
 
-async def route_new(rules: Rules, appeal: Appeal, *, candidates: list[Candidate] | None = None,
-                    model_version: str | None = None, at: datetime | None = None) -> Appeal:
-    at = at or now_utc()
-    category = await appeal.category if appeal.category_id else None
-    named = await appeal.named_unit if appeal.named_unit_id else None
-    region = await appeal.region
+@dataclass
+class FirstRoute:
+    """Where a new appeal goes, worked out before it is stored: the submission and its
+    routing are written together, in one transaction, as two events."""
+
+    event: Event
+    status: Status
+    note: str
+    record: dict
+    changes: dict
+    department_code: str | None
+
+
+async def first_route(rules: Rules, *, appeal_type: str, region_code: str, text: str,
+                      category: str | None, named_unit: str | None,
+                      candidates: list[Candidate] | None, model_version: str | None,
+                      at: datetime) -> FirstRoute:
     decision = decide_routing.decide(
-        rules,
-        appeal_type=appeal.type,
-        region_code=region.code,
-        text=f"{appeal.title}\n{appeal.body}",
-        category=category.name if category else None,
-        named_unit=named.code if named else None,
-        candidates=candidates,
+        rules, appeal_type=appeal_type, region_code=region_code, text=text, category=category,
+        named_unit=named_unit, candidates=candidates,
     )
     record = decision.as_record(model_version, rules.hash)
+    ids = reference_ids()
     changes: dict = {"routing": record}
-    if decision.category and (category is None or category.name != decision.category):
-        chosen = await Category.get_or_none(name=decision.category, level=1)
-        if chosen is not None:
-            changes["category_id"] = chosen.id
+    chosen = decision.category or category
+    if chosen:
+        changes["category_id"] = await ids.category(chosen)
+    event, code = Event.ROUTE_UNSURE, None
     if decision.confident and decision.department_code:
-        department = await Department.get(code=decision.department_code)
-        changes.update(await _assignment_changes(rules, department, at))
-        return await transition(appeal, Event.ROUTE_CONFIDENT, SYSTEM, note=decision.reason,
-                                data=record, changes=changes, at=at)
-    return await transition(appeal, Event.ROUTE_UNSURE, SYSTEM, note=decision.reason,
-                            data=record, changes=changes, at=at)
+        event, code = Event.ROUTE_CONFIDENT, decision.department_code
+        changes.update(_assignment_changes(rules, await ids.department(code), at))
+    return FirstRoute(event, next_status(Status.SUBMITTED, event), decision.reason, record,
+                      changes, code)
 
 
 async def route_manual(rules: Rules, appeal: Appeal, department_code: str, actor: Actor,
@@ -68,7 +75,7 @@ async def route_manual(rules: Rules, appeal: Appeal, department_code: str, actor
     if appeal.department_id == department.id and appeal.status == Status.ASSIGNED:
         raise ServiceError("该诉求已在此部门。", "department")
     at = now_utc()
-    changes = await _assignment_changes(rules, department, at)
+    changes = _assignment_changes(rules, department.id, at)
     if chosen is not None:
         changes["category_id"] = chosen.id
     from_triage = appeal.status == Status.TRIAGE

@@ -23,7 +23,7 @@ from starlette.routing import Route
 from app.domain.clock import to_local
 from app.domain.states import EVENT_LABELS, STATUS_LABELS, Event, Status
 from app.domain.types import TYPE_LABELS, AppealType, Role
-from app.models import Appeal, AppealEvent, Department
+from app.models import Appeal, AppealEvent
 from app.services import accounts, clocks, intake
 from app.services.errors import ServiceError, ValidationFailed
 from app.web import openapi
@@ -386,8 +386,6 @@ async def submit(request: Request) -> Response:
     submission = intake.validate({key: raw.get(key) for key in intake.FIELDS}, rules)
     receipt = await intake.submit(rules, submission)
     appeal = receipt.appeal
-    department = await Department.get_or_none(id=appeal.department_id) \
-        if appeal.department_id else None
     body = {
         "tracking_number": appeal.tracking_number,
         "username": receipt.username,
@@ -395,7 +393,7 @@ async def submit(request: Request) -> Response:
         "status": _status(appeal.status),
         "due_at": iso(appeal.reply_due_at),
         "deadline_provisional": appeal.deadline_provisional,
-        "department": department.name if department else None,
+        "department": receipt.department_name,
     }
     return private_json(body, 201,
                         {"Location": f"{API_PREFIX}/appeals/{appeal.tracking_number}"})
