@@ -72,6 +72,7 @@ env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+    auto_reload=False,  # the templates ship with the code; no stat() per render
 )
 env.filters.update(local_time=_local_time, local_date=_local_date)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from pathlib import Path
 
@@ -87,6 +88,10 @@ def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> S
         if manage_db:
             await db.connect(settings.database_url)
             await predictor.start(settings.model_dir, settings.var_dir / "seed-model")
+        # What is loaded by now (the model, jieba's dictionary, routes, ORM metadata) lives as
+        # long as the process: keep it out of the collector's full passes, which otherwise
+        # walk it all and stall every request in flight.
+        gc.freeze()
         worker = None
         if settings.inprocess_worker:
             worker = BackgroundWorker(settings, periodic_jobs(settings, rules))

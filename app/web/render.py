@@ -13,7 +13,10 @@ from app.web import presenters
 from app.web.security import CSRF_COOKIE, csrf_token
 
 TEMPLATES = Path(__file__).parent / "templates"
-env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+# auto_reload off: templates ship with the code, and checking their mtime on every render
+# cost a stat() per template per request.
+env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                  auto_reload=False)
 env.filters.update(
     local_time=presenters.local_time,
     local_date=presenters.local_date,
