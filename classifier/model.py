@@ -7,6 +7,7 @@ import os
 import platform
 from collections import Counter
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,13 @@ class TrainedModel:
         self.version: str = meta["version"]
         self.labels: list[str] = [str(label) for label in pipeline.classes_]
         self._word_coef, self._word_names = _word_coefficients(pipeline)
+        # Unigram vocabularies (the default): a word feature is one word, so explanations need
+        # no splitting and adding up; `_driving_words` then ranks features with numpy.
+        self._word_meaningful: np.ndarray | None = None
+        if self._word_names is not None and not any(" " in w for w in self._word_names):
+            self._word_meaningful = np.fromiter(
+                map(is_meaningful, self._word_names), dtype=bool, count=len(self._word_names)
+            )
         self._sigmoids = _sigmoid_parameters(pipeline)
         self._vectorizers = _fast_vectorizers(pipeline)
 
@@ -107,24 +115,39 @@ class TrainedModel:
         return proba / total if total else np.full(len(proba), 1.0 / len(proba))
 
     def _driving_words(self, features: Any, classes: np.ndarray, n: int = 5) -> list[list[str]]:
+        """Per class, up to `n` meaningful words whose features pushed it most, best first."""
         if self._word_coef is None or len(classes) == 0:
             return [[] for _ in classes]
         row = features[:, : self._word_coef.shape[1]].tocsr()
         idx, values = row.indices, row.data
-        names = self._word_names[idx]
+        if self._word_meaningful is None:
+            return [self._driving_ngrams(idx, values, c, n) for c in classes]
+        keep = self._word_meaningful[idx]
+        idx, values = idx[keep], values[keep]
+        contribution = values * self._word_coef[np.ix_(np.asarray(classes), idx)]
         result = []
-        for c in classes:
-            contribution = values * self._word_coef[c, idx]
-            scores: dict[str, float] = {}
-            for name, score in zip(names, contribution, strict=True):
-                if score <= 0:
-                    continue
-                parts = name.split(" ")
-                for part in parts:
-                    if is_meaningful(part):
-                        scores[part] = scores.get(part, 0.0) + float(score) / len(parts)
-            result.append(sorted(scores, key=lambda w: -scores[w])[:n])
+        for scores in contribution:
+            positive = np.flatnonzero(scores > 0)
+            # Stable sort on the negated scores: ties keep feature order, as `sorted` did.
+            best = positive[np.argsort(-scores[positive], kind="stable")[:n]]
+            result.append(self._word_names[idx[best]].tolist())
         return result
+
+    def _driving_ngrams(
+        self, idx: np.ndarray, values: np.ndarray, c: int, n: int
+    ) -> list[str]:
+        """Word n-gram vocabularies: share each feature's push among its meaningful words."""
+        contribution = values * self._word_coef[c, idx]
+        names = self._word_names[idx]
+        scores: dict[str, float] = {}
+        for name, score in zip(names, contribution, strict=True):
+            if score <= 0:
+                continue
+            parts = name.split(" ")
+            for part in parts:
+                if is_meaningful(part):
+                    scores[part] = scores.get(part, 0.0) + float(score) / len(parts)
+        return sorted(scores, key=lambda w: -scores[w])[:n]
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write `model.joblib` and `meta.json` into the folder `path`, each replaced atomically."""
@@ -189,11 +212,14 @@ class _FastTfidf:
         self.width = len(self.vocabulary)
 
     def row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        counts = Counter(
-            i for i in map(self.vocabulary.get, self.analyze(text)) if i is not None
+        # Count the tokens first, then look up each distinct one: same features, same order.
+        counts = Counter(self.analyze(text))
+        index = np.fromiter(
+            map(self.vocabulary.get, counts, repeat(-1)), dtype=np.int64, count=len(counts)
         )
-        index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
         tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        known = index >= 0
+        index, tf = index[known], tf[known]
         weight = (1.0 + np.log(tf)) * self.idf[index]
         norm = np.sqrt(np.dot(weight, weight))
         if norm:
