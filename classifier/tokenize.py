@@ -59,7 +59,18 @@ def tokenize(text: str) -> list[str]:
 
 def _cut(text: str) -> list[str]:
     # Without the HMM pass jieba is a third faster; character n-grams cover unknown words.
-    return [w for w in get_tokenizer().lcut(text, HMM=False) if not w.isspace()]
+    # Jieba segments each run of CJK/Latin/digit characters on its own and white space always
+    # ends a run, so cutting the white-space-separated pieces one by one gives the same words;
+    # a piece seen before (the repeated title) reuses its words.
+    cut = get_tokenizer().lcut
+    done: dict[str, list[str]] = {}
+    words: list[str] = []
+    for piece in text.split():
+        piece_words = done.get(piece)
+        if piece_words is None:
+            piece_words = done[piece] = cut(piece, HMM=False)
+        words += piece_words
+    return words
 
 
 @contextmanager
