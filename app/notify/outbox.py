@@ -108,33 +108,43 @@ CHUNK = 500
 
 
 @asynccontextmanager
-async def batched() -> AsyncIterator[Batch]:
+async def batched(*, insert: bool = True) -> AsyncIterator[Batch]:
     """Gather every enqueue inside the block and insert them together at its end, still in
-    the caller's transaction: the sweep queues thousands of notices at once."""
+    the caller's transaction: the sweep queues thousands of notices at once. With
+    `insert=False` the rows are only gathered: the caller writes them (`insert_statement`)
+    as part of a statement of its own."""
     batch = Batch()
     token = _batch.set(batch)
     try:
         yield batch
     finally:
         _batch.reset(token)
-    for start in range(0, len(batch.rows), CHUNK):
-        batch.inserted += await _insert(batch.rows[start:start + CHUNK])
+    if insert:
+        for start in range(0, len(batch.rows), CHUNK):
+            batch.inserted += await insert_rows(batch.rows[start:start + CHUNK])
 
 
-async def _insert(rows: list[list[Any]]) -> int:
-    conn = current_connection()
+def insert_statement(conn: Any, rows: list[list[Any]], first_mark: int = 1) -> tuple[str, list]:
+    """The INSERT of gathered rows, its placeholders numbered from `first_mark`; a row whose
+    dedupe key is already taken is skipped."""
     now = db_time(conn, now_utc())
     values, params = [], []
     for row in rows:
-        marks = placeholders(conn, 8, start=len(params) + 1)
+        marks = placeholders(conn, 8, start=first_mark + len(params))
         values.append(f"({', '.join(marks[:6])}, 'pending', 0, {marks[6]}, {marks[7]}, '')")
         params += [*row, now, now]
     sql = (
         "INSERT INTO outbox_message (kind, dedupe_key, to_address, subject, text_body, "  # noqa: S608
         "html_body, status, attempts, next_attempt_at, created_at, last_error) "
-        f"VALUES {', '.join(values)} ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
+        f"VALUES {', '.join(values)} ON CONFLICT (dedupe_key) DO NOTHING"
     )
-    return len(await conn.execute_query_dict(sql, params))
+    return sql, params
+
+
+async def insert_rows(rows: list[list[Any]]) -> int:
+    conn = current_connection()
+    sql, params = insert_statement(conn, rows)
+    return len(await conn.execute_query_dict(sql + " RETURNING id", params))
 
 
 async def enqueue(*, kind: str, to: str, subject: str, text: str, html: str,
@@ -155,4 +165,4 @@ async def enqueue(*, kind: str, to: str, subject: str, text: str, html: str,
     if batch is not None:
         batch.rows.append(row)
         return True
-    return await _insert([row]) == 1
+    return await insert_rows([row]) == 1

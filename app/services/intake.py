@@ -17,7 +17,8 @@ from app.domain.deadlines import ClockFacts, reply_clock
 from app.domain.states import Status
 from app.domain.types import TYPE_LABELS, AppealType
 from app.models import Appeal, AppealEvent
-from app.notify import notices
+from app.models.rows import insert_values, mark_saved
+from app.notify import notices, outbox
 from app.rules import Rules
 from app.services import predictor, routing
 from app.services.errors import ValidationFailed
@@ -164,39 +165,90 @@ async def _submit(rules: Rules, sub: Submission, resident, at: datetime | None) 
     # The number is taken in a statement of its own: the day's counter row is locked only
     # for that instant, not through the whole submission. A failed submission leaves a gap.
     number = await _next_number(connections.get("default"), day)
-    async with in_transaction():
-        appeal = await Appeal.create(
-            tracking_number=f"MS{day}-{number:06d}",
-            title=sub.title,
-            body=sub.body,
-            contact_name=sub.contact_name,
-            contact_phone=sub.contact_phone,
-            contact_email=sub.contact_email,
-            is_public=sub.public,
-            status=route.status.value,
-            resident=resident,
-            tracker_username=username,
-            tracker_secret_hash=hash_token(password),
-            submitted_at=at,
-            reply_due_at=deadline.due_at,
-            deadline_provisional=deadline.provisional,
-            window_start=at,
-            warn_at=clock.warn_at,
-            **fields,
-        )
-        # The two events of a submission, as `transition` would have written the second.
-        await AppealEvent.bulk_create([
-            AppealEvent(appeal_id=appeal.id, kind="submitted", from_status="",
-                        to_status=Status.SUBMITTED.value, actor=resident,
-                        actor_label=RESIDENT.label, at=at,
-                        note=f"提交{TYPE_LABELS[AppealType(sub.type)]}"),
-            AppealEvent(appeal_id=appeal.id, kind=route.event.value,
-                        from_status=Status.SUBMITTED.value, to_status=route.status.value,
-                        actor=None, actor_label=SYSTEM.label,
-                        department_id=route.changes.get("department_id"), at=at,
-                        note=route.note, data=route.record, public=True),
-        ])
+    appeal = Appeal(
+        tracking_number=f"MS{day}-{number:06d}",
+        title=sub.title,
+        body=sub.body,
+        contact_name=sub.contact_name,
+        contact_phone=sub.contact_phone,
+        contact_email=sub.contact_email,
+        is_public=sub.public,
+        status=route.status.value,
+        resident=resident,
+        tracker_username=username,
+        tracker_secret_hash=hash_token(password),
+        submitted_at=at,
+        reply_due_at=deadline.due_at,
+        deadline_provisional=deadline.provisional,
+        window_start=at,
+        warn_at=clock.warn_at,
+        **fields,
+    )
+    # The two events of a submission, as `transition` would have written the second.
+    events = [
+        AppealEvent(appeal_id=0, kind="submitted", from_status="",
+                    to_status=Status.SUBMITTED.value, actor=resident,
+                    actor_label=RESIDENT.label, at=at,
+                    note=f"提交{TYPE_LABELS[AppealType(sub.type)]}"),
+        AppealEvent(appeal_id=0, kind=route.event.value, from_status=Status.SUBMITTED.value,
+                    to_status=route.status.value, actor=None, actor_label=SYSTEM.label,
+                    department_id=route.changes.get("department_id"), at=at,
+                    note=route.note, data=route.record, public=True),
+    ]
+    async with outbox.batched(insert=False) as receipt_mail:
         if appeal.contact_email or resident is not None:
             await notices.appeal_received(appeal)
+    await _store(appeal, events, receipt_mail.rows)
     department = rules.departments.get(route.department_code) if route.department_code else None
     return Receipt(appeal, username, password, department.name if department else None)
+
+
+async def _store(appeal: Appeal, events: list[AppealEvent], mail: list[list]) -> None:
+    """Write the appeal, its events and its receipt mail: all of them or nothing."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        await _store_in_one_statement(conn, appeal, events, mail)
+        return
+    async with in_transaction():
+        await appeal.save()
+        for event in events:
+            event.appeal_id = appeal.id
+        await AppealEvent.bulk_create(events)
+        if mail:
+            await outbox.insert_rows(mail)
+
+
+async def _store_in_one_statement(conn, appeal: Appeal, events: list[AppealEvent],
+                                  mail: list[list]) -> None:
+    """PostgreSQL: one statement of data-modifying CTEs is a transaction by itself, so the
+    submission costs one round trip instead of BEGIN, three INSERTs and COMMIT (a third of
+    the server's time per submission went into those). Foreign keys are checked at the end
+    of the statement, when the new appeal is there."""
+    params: list = []
+
+    def marks(values: list) -> str:
+        start = len(params) + 1
+        params.extend(values)
+        return ", ".join(f"${i}" for i in range(start, start + len(values)))
+
+    # Only table and column names from the models and numbered placeholders go into the text.
+    row = insert_values(appeal)
+    sql = (f'WITH new_appeal AS (INSERT INTO "{Appeal._meta.db_table}" '  # noqa: S608
+           f'({_columns(row)}) VALUES ({marks(list(row.values()))}) RETURNING "id")')
+    rows = []
+    for event in events:
+        values = insert_values(event)
+        del values["appeal_id"]
+        rows.append(f"((SELECT id FROM new_appeal), {marks(list(values.values()))})")  # noqa: S608
+    sql += (f', new_events AS (INSERT INTO "{AppealEvent._meta.db_table}" '  # noqa: S608
+            f'("appeal_id", {_columns(values)}) VALUES {", ".join(rows)})')
+    if mail:
+        mail_sql, mail_params = outbox.insert_statement(conn, mail, len(params) + 1)
+        params.extend(mail_params)
+        sql += f", new_mail AS ({mail_sql})"
+    found = await conn.execute_query_dict(sql + " SELECT id FROM new_appeal", params)  # noqa: S608
+    mark_saved(appeal, found[0]["id"])
+
+
+def _columns(row: dict) -> str:
+    return ", ".join(f'"{column}"' for column in row)

@@ -278,12 +278,22 @@ async def load(url: str, concurrency: int, count: int, seconds: float, tag: str)
 
 
 def process_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process (Linux), 0 where unknown."""
+    """User + system CPU seconds of a process and its live children (uvicorn's workers), Linux;
+    0 where unknown."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(process_cpu(child) for child in children(pid))
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
 
 
 async def drive(name: str, port: int, args, pid: int) -> list[Result]:
@@ -409,8 +419,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=100, help="requests before each run")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--workers", type=int, default=1,
-                        help="app processes for PostgreSQL (server CPU is then the master's "
-                             "only)")
+                        help="app processes for PostgreSQL (server CPU sums them)")
     parser.add_argument("--engines", nargs="+", default=["bare", "sqlite", "postgres"],
                         choices=["bare", "sqlite", "postgres"])
     parser.add_argument("--pg-maxsize", type=int, default=None,
