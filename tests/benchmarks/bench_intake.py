@@ -177,6 +177,7 @@ class Result:
     elapsed: float
     latencies: list[float]
     errors: Counter = field(default_factory=Counter)
+    probes: list[float] = field(default_factory=list)  # GET /api/v1/catalog during the run
     server_cpu: float = 0.0  # CPU seconds the server process used during the run
     client_cpu: float = 0.0
 
@@ -187,10 +188,11 @@ class Result:
     def rate(self) -> float:
         return self.ok / self.elapsed if self.elapsed else 0.0
 
-    def pct(self, q: float) -> float:
-        if not self.latencies:
+    def pct(self, q: float, values: list[float] | None = None) -> float:
+        values = self.latencies if values is None else values
+        if not values:
             return float("nan")
-        ordered = sorted(self.latencies)
+        ordered = sorted(values)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
@@ -207,9 +209,12 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def post(self, payload: bytes) -> int:
+        return await self.request("POST", self.path, payload)
+
+    async def request(self, method: str, path: str, payload: bytes = b"") -> int:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        head = (f"POST {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n")
         self.writer.write(head.encode() + payload)
         try:
@@ -271,10 +276,30 @@ async def load(url: str, concurrency: int, count: int, seconds: float, tag: str)
         finally:
             connection.close()
 
+    probes: list[float] = []
+    running = True
+
+    async def probe() -> None:
+        # A cheap GET that needs no database, every 50 ms: how long the server's event loop
+        # keeps a request waiting while submissions (and their classification) are under way.
+        connection = Connection(host, int(port), "/api/v1/catalog")
+        try:
+            while running:
+                started = time.perf_counter()
+                with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+                    await connection.request("GET", "/api/v1/catalog")
+                    probes.append(time.perf_counter() - started)
+                await asyncio.sleep(0.05)
+        finally:
+            connection.close()
+
     started = time.perf_counter()
+    prober = asyncio.create_task(probe())
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
-    return Result("", concurrency, len(latencies), elapsed, latencies, errors)
+    running = False
+    await prober
+    return Result("", concurrency, len(latencies), elapsed, latencies, errors, probes)
 
 
 def process_cpu(pid: int) -> float:
@@ -311,7 +336,9 @@ async def drive(name: str, port: int, args, pid: int) -> list[Result]:
         print(f"  {name:<10} c={concurrency:<3} {result.rate:8.1f}/s  p50 {result.pct(.5):7.1f} ms"
               f"  p99 {result.pct(.99):7.1f} ms  ({result.ok} in {result.elapsed:.1f} s; CPU/appeal"
               f" server {result.cpu_ms(result.server_cpu):.1f} ms,"
-              f" client {result.cpu_ms(result.client_cpu):.1f} ms"
+              f" client {result.cpu_ms(result.client_cpu):.1f} ms;"
+              f" GET probe p50 {result.pct(.5, result.probes):.1f} ms"
+              f" p99 {result.pct(.99, result.probes):.1f} ms"
               f"{', errors ' + str(dict(result.errors)) if result.errors else ''})", flush=True)
     return results
 

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from app.models import Appeal, AppealEvent
+from app.models import Appeal, AppealEvent, TrackingCounter
 from app.services import intake
 from tests.conftest import GOOD_APPEAL, unique
 
@@ -20,3 +20,24 @@ async def test_200_concurrent_submissions_get_200_distinct_tracking_numbers(data
     assert sorted(stored) == sorted(numbers)
     events = await AppealEvent.filter(appeal__title__startswith=title, kind="submitted").count()
     assert events == 200
+
+
+def _number(receipt) -> int:
+    return int(receipt.appeal.tracking_number.rsplit("-", 1)[1])
+
+
+async def test_a_new_process_never_reuses_a_reserved_number(database, rules):
+    title = unique("号段")
+    submit = intake.validate({**GOOD_APPEAL, "title": title}, rules)
+    first = await intake.submit(rules, submit)
+    intake._numbers.clear()  # what a restarted (or a second) process starts with
+    second = await intake.submit(rules, submit)
+    third = await intake.submit(rules, submit)
+    assert _number(first) < _number(second) < _number(third)
+    # The second process took a block of its own, beyond everything the first had reserved.
+    assert _number(second) > _number(first) + intake.NUMBER_BLOCK - 1 - (_number(first) - 1) \
+        % intake.NUMBER_BLOCK
+    assert _number(third) == _number(second) + 1
+    day = first.appeal.tracking_number[2:10]
+    counter = await TrackingCounter.get(day=day)
+    assert counter.counter >= _number(third)
