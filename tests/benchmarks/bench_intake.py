@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import csv
 import itertools
 import json
 import os
@@ -37,6 +38,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_SERVER = os.environ.get("MINSHENG_BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
+SHARED_APPEALS = ROOT.parent / "shared" / "data" / "appeals_train.csv"
+SEED_CORPUS = ROOT / "classifier" / "data" / "seed_corpus.csv"
+REGIONS = ["990102", "990121", "990221", "990222"]
 BODY = {
     "type": "complaint",
     "region": "990102",
@@ -45,6 +49,18 @@ BODY = {
     "contact_phone": "13812345678",
     "public": False,
 }
+
+
+def sample_texts(kind: str) -> list[tuple[str, str]]:
+    """(title, body) pairs the load cycles through: one short complaint, our seed corpus, or
+    the shared real appeals (../shared, absent outside development; never committed)."""
+    if kind == "short":
+        return [(BODY["title"], BODY["body"])]
+    path = SHARED_APPEALS if kind == "shared" else SEED_CORPUS
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    pairs = [(r["title"].strip()[:80], r["detail"].strip()[:5000]) for r in rows]
+    return [(t, b) for t, b in pairs if t and len(b) >= 10]
 
 
 # --- the bare endpoint, run by this same file in a subprocess --------------------------------
@@ -242,6 +258,9 @@ class Connection:
         self.reader = self.writer = None
 
 
+TEXTS: list[tuple[str, str]] = [(BODY["title"], BODY["body"])]
+
+
 async def load(url: str, concurrency: int, count: int, seconds: float, tag: str) -> Result:
     latencies: list[float] = []
     errors: Counter = Counter()
@@ -258,7 +277,9 @@ async def load(url: str, concurrency: int, count: int, seconds: float, tag: str)
                 i = next(numbers)
                 if i >= count or time.perf_counter() > deadline:
                     return
-                body = {**BODY, "title": f"{BODY['title']} {tag}-{i}",
+                title, text = TEXTS[i % len(TEXTS)]
+                body = {**BODY, "title": f"{title} {tag}-{i}", "body": text,
+                        "region": REGIONS[i % len(REGIONS)],
                         "contact_email": f"r{i}.{tag}@example.cn"}
                 payload = json.dumps(body, ensure_ascii=False).encode()
                 started = time.perf_counter()
@@ -410,6 +431,9 @@ async def main(args) -> None:
         print(f"PostgreSQL {await pg_version()} at {PG_SERVER.rsplit('@', 1)[-1]}"
               + (f", tortoise pool maxsize={args.pg_maxsize}" if args.pg_maxsize else
                  ", tortoise pool defaults"))
+    TEXTS[:] = sample_texts(args.texts)
+    mean = sum(len(t) + len(b) for t, b in TEXTS) / len(TEXTS)
+    print(f"texts: {args.texts} ({len(TEXTS)} distinct, mean {mean:.0f} characters)")
     print(f"load: minimal HTTP/1.1 keep-alive connections from this process, up to {args.count} requests or "
           f"{args.seconds:.0f} s per run after {args.warmup} warm-up requests\n", flush=True)
     results: list[Result] = []
@@ -451,6 +475,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         choices=["bare", "sqlite", "postgres"])
     parser.add_argument("--pg-maxsize", type=int, default=None,
                         help="tortoise/asyncpg pool size for PostgreSQL (default: tortoise's)")
+    parser.add_argument("--texts", choices=["short", "seed", "shared"], default="short",
+                        help="what the appeals say: one short complaint (default), the seed "
+                             "corpus, or the real appeals in ../shared/data")
     parser.add_argument("--bare-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
