@@ -118,8 +118,14 @@ class TrainedModel:
         """Per class, up to `n` meaningful words whose features pushed it most, best first."""
         if self._word_coef is None or len(classes) == 0:
             return [[] for _ in classes]
-        row = features[:, : self._word_coef.shape[1]].tocsr()
-        idx, values = row.indices, row.data
+        n_words = self._word_coef.shape[1]
+        if features.format == "csr" and features.has_sorted_indices:
+            # The word features come first: take their leading run without slicing a matrix.
+            end = int(np.searchsorted(features.indices, n_words))
+            idx, values = features.indices[:end], features.data[:end]
+        else:
+            row = features[:, :n_words].tocsr()
+            idx, values = row.indices, row.data
         if self._word_meaningful is None:
             return [self._driving_ngrams(idx, values, c, n) for c in classes]
         keep = self._word_meaningful[idx]
@@ -210,22 +216,99 @@ class _FastTfidf:
         self.vocabulary = vectorizer.vocabulary_
         self.idf = vectorizer.idf_
         self.width = len(self.vocabulary)
+        self._chars = _CharCodes.of(vectorizer)
 
     def row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        # Count the tokens first, then look up each distinct one: same features, same order.
-        counts = Counter(self.analyze(text))
-        index = np.fromiter(
-            map(self.vocabulary.get, counts, repeat(-1)), dtype=np.int64, count=len(counts)
-        )
-        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-        known = index >= 0
-        index, tf = index[known], tf[known]
+        if self._chars is not None:
+            index, tf = self._chars.counts(text)
+        else:
+            # Count the tokens first, then look up each distinct one: same features, same order.
+            counts = Counter(self.analyze(text))
+            index = np.fromiter(
+                map(self.vocabulary.get, counts, repeat(-1)), dtype=np.int64, count=len(counts)
+            )
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            known = index >= 0
+            index, tf = index[known], tf[known]
         weight = (1.0 + np.log(tf)) * self.idf[index]
         norm = np.sqrt(np.dot(weight, weight))
         if norm:
             weight /= norm
         order = np.argsort(index)
         return index[order], weight[order].astype(np.float32)
+
+
+_CODE_BITS = 21  # a code point plus one fits in 21 bits; three of them in an int64
+
+
+class _CharCodes:
+    """Character n-grams (n <= 3) counted in numpy: each n-gram is one integer made of its code
+    points, looked up in the vocabulary's sorted codes. Gives the features and counts of
+    Counter(analyzer(text)) in the same order (first occurrence, shorter n-grams first)."""
+
+    def __init__(self, vectorizer: TfidfVectorizer):
+        self.white_spaces = vectorizer._white_spaces
+        self.min_n, self.max_n = vectorizer.ngram_range
+        terms = list(vectorizer.vocabulary_)
+        columns = np.fromiter(vectorizer.vocabulary_.values(), dtype=np.int64, count=len(terms))
+        lengths = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
+        codes = np.zeros(len(terms), dtype=np.int64)
+        for n in np.unique(lengths):
+            where = np.flatnonzero(lengths == n)
+            joined = "".join(terms[i] for i in where)
+            codes[where] = _ngram_codes(_code_points(joined).reshape(-1, n), int(n))
+        order = np.argsort(codes)
+        self.codes, self.columns = codes[order], columns[order]
+
+    @classmethod
+    def of(cls, vectorizer: TfidfVectorizer) -> _CharCodes | None:
+        """The numpy counter for a plain character vectoriser, else None."""
+        lo, hi = vectorizer.ngram_range
+        plain = (
+            vectorizer.analyzer == "char"
+            and 1 <= lo <= hi <= 3
+            and vectorizer.preprocessor is None
+            and not vectorizer.lowercase
+            and vectorizer.strip_accents is None
+            and vectorizer.input == "content"
+            and all(lo <= len(term) <= hi for term in vectorizer.vocabulary_)
+        )
+        return cls(vectorizer) if plain else None
+
+    def counts(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        points = _code_points(self.white_spaces.sub(" ", text))
+        size = len(points)
+        grams = [
+            _ngram_codes(
+                np.stack([points[i : size - n + 1 + i] for i in range(n)], axis=1), n
+            )
+            for n in range(self.min_n, min(self.max_n, size) + 1)
+        ]
+        if not grams:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        unique, first, tf = np.unique(
+            np.concatenate(grams), return_index=True, return_counts=True
+        )
+        where = np.searchsorted(self.codes, unique)
+        where[where == len(self.codes)] = 0
+        known = self.codes[where] == unique
+        order = np.argsort(first[known], kind="stable")
+        return self.columns[where[known]][order], tf[known][order].astype(np.float64)
+
+
+def _code_points(text: str) -> np.ndarray:
+    """Each character's code point plus one (so no n-gram code is 0-padded into another)."""
+    raw = text.encode("utf-32-le", "surrogatepass")
+    return np.frombuffer(raw, dtype=np.uint32).astype(np.int64) + 1
+
+
+def _ngram_codes(points: np.ndarray, n: int) -> np.ndarray:
+    """One int64 per row of `n` code points (plus one each)."""
+    code = points[:, 0].copy()
+    for i in range(1, n):
+        code <<= _CODE_BITS
+        code |= points[:, i]
+    return code
 
 
 def _fast_vectorizers(pipeline: Pipeline) -> list[_FastTfidf] | None:

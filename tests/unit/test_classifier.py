@@ -240,3 +240,28 @@ def test_text_prep_repeats_a_short_title_and_leaves_a_long_first_line_alone():
     long_line = "路" * 61
     assert prep.transform([long_line]) == [long_line]
     assert TextPrep(max_chars=1000, title_copies=1).transform(["标题\n正文"]) == ["标题 正文"]
+
+
+def test_words_come_from_the_head_of_the_prepared_text_only(tmp_path):
+    texts, labels = corpus()
+    trained = train_model(texts, labels, word_max_chars=12, cv_folds=0)
+    words = trained.pipeline.named_steps["features"].transformer_list[0][1]
+    assert words.build_analyzer()("学校食堂饭菜质量差，" + "公交车司机" * 3) == tokenize("学校食堂饭菜质量差，公交")
+    # Past the head a text still counts through its characters, and explanations use head words.
+    text = "路灯坏了没人修理，" * 2 + "公交车司机开车太猛"
+    top = trained.predict_top(text)
+    assert top[0].category == "交通运输"
+    assert all(word in text[:12] for c in top for word in c.words)
+    trained.save(tmp_path / "m")
+    loaded = TrainedModel.load(tmp_path / "m")
+    assert loaded.predict_top(text) == top
+    assert loaded.meta["settings"]["word_max_chars"] == 12
+
+
+def test_word_max_chars_must_be_positive():
+    texts, labels = corpus()
+    with pytest.raises(ValueError, match="word_max_chars"):
+        train_model(texts, labels, word_max_chars=0)
+    unlimited = train_model(texts, labels, word_max_chars=None, cv_folds=0)
+    words = unlimited.pipeline.named_steps["features"].transformer_list[0][1]
+    assert words.tokenizer is tokenize  # as in models saved before the setting existed

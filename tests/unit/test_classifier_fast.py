@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -112,3 +114,27 @@ def test_fast_features_equal_the_pipelines_on_appeals(request, fixture):
         assert fast.shape == reference.shape
         assert np.array_equal(fast.indices, reference.indices), text
         assert np.allclose(fast.data, reference.data, atol=1e-6), text
+
+
+@pytest.mark.parametrize("char_ngrams", [(1, 2), (1, 3), (2, 3), (1, 1)])
+def test_character_ngrams_counted_in_numpy_equal_the_analyzers_counts(char_ngrams):
+    texts, labels = corpus()
+    trained = train_model([*texts, "A市 K3县\u3000路灯\x00坏了"], [*labels, labels[0]],
+                          char_ngrams=char_ngrams, cv_folds=0)
+    chars = trained._vectorizers[-1]
+    assert chars._chars is not None
+    counter = copy.copy(chars)
+    counter._chars = None  # the Counter over the analyzer's n-grams
+    prep = trained.pipeline.named_steps["prep"]
+    for text in APPEALS + texts + prep.transform(APPEALS) + ["a", "ab", "x  \t y", "坏\ud800了"]:
+        fast, slow = chars.row(text), counter.row(text)
+        assert np.array_equal(fast[0], slow[0]), text
+        assert np.array_equal(fast[1], slow[1]), text  # bit for bit, same order of summing
+        assert fast[1].dtype == slow[1].dtype == np.float32
+
+
+def test_character_vectorizers_numpy_cannot_count_keep_the_analyzer():
+    texts, labels = corpus()
+    trained = train_model(texts, labels, char_ngrams=(1, 4), cv_folds=0)
+    assert trained._vectorizers[-1]._chars is None
+    assert trained.predict_top("出租车绕路")[0].category == "交通运输"

@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 from classifier.model import TrainedModel
+from classifier.pipeline import Settings
 from classifier.seed import CATEGORIES, SEED_CORPUS, load_seed_model
 
 
@@ -66,3 +67,14 @@ def test_seed_training_is_reproducible(tmp_path, seed_dir):
     second = load_seed_model(tmp_path / "other")
     text = "小区物业费乱涨价，电梯坏了也不修"
     assert first.predict_top(text) == second.predict_top(text)
+
+
+def test_seed_model_is_retrained_when_the_cache_has_other_settings(tmp_path, seed_dir):
+    for name in ("model.joblib", "meta.json"):
+        (tmp_path / name).write_bytes((seed_dir / name).read_bytes())
+    meta = json.loads((tmp_path / "meta.json").read_text(encoding="utf-8"))
+    del meta["settings"]["word_max_chars"]  # as saved before the setting existed
+    (tmp_path / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    model = load_seed_model(tmp_path)
+    assert "word_max_chars" in TrainedModel.load(tmp_path).meta["settings"]
+    assert model.meta["settings"]["word_max_chars"] == Settings().word_max_chars
