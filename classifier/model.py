@@ -271,6 +271,8 @@ class _CharCodes:
             and not vectorizer.lowercase
             and vectorizer.strip_accents is None
             and vectorizer.input == "content"
+            and hasattr(vectorizer, "_white_spaces")  # the analyzer's white-space folding
+            and len(vectorizer.vocabulary_) > 0
             and all(lo <= len(term) <= hi for term in vectorizer.vocabulary_)
         )
         return cls(vectorizer) if plain else None

@@ -22,7 +22,7 @@ class Settings:
 
     word_ngrams: tuple[int, int] | None = (1, 1)
     char_ngrams: tuple[int, int] | None = (1, 2)
-    char_max_features: int | None = None  # keep only the most frequent character n-grams
+    char_max_features: int | None = 50_000  # only the most frequent character n-grams
     max_chars: int = 1000  # the head of a long appeal decides; the rest only costs time
     word_max_chars: int | None = 300  # jieba words from this head only (None: all max_chars)
     title_copies: int = 3  # a short first line (the title) counts this many times in all

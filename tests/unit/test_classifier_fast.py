@@ -6,6 +6,7 @@ import copy
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from classifier.model import TrainedModel
 from classifier.pipeline import TextPrep
@@ -90,10 +91,17 @@ def test_driving_words_equal_the_reference(request, fixture):
     checked = 0
     for text in APPEALS + texts + ["，".join(texts[i::5]) for i in range(5)]:
         features = model._features(text)
+        backwards = sparse.csr_matrix(  # entries out of column order: the slicing path
+            (features.data[::-1], features.indices[::-1], [0, features.nnz]),
+            shape=features.shape,
+        )
         for classes in (everything, everything[::-1], everything[:1]):
             for n in (1, 3, 5, 50):
                 expected = reference_driving_words(model, features, classes, n)
                 assert model._driving_words(features, np.array(classes), n) == expected
+                assert model._driving_words(backwards, np.array(classes), n) == (
+                    reference_driving_words(model, backwards, classes, n)
+                )
                 checked += sum(map(len, expected))
     assert checked > 500, "the texts have words to explain with"
 
