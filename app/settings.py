@@ -37,6 +37,7 @@ class Settings:
     rate_limit: int = 30
     inprocess_worker: bool = False
     model_dir: Path | None = None
+    classifier_processes: int = 1
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -55,8 +56,15 @@ class Settings:
         try:
             smtp_port = int(env.get("SMTP_PORT", "25"))
             rate_limit = int(env.get("MINSHENG_RATE_LIMIT", "30"))
+            classifier_processes = int(env.get("MINSHENG_CLASSIFIER_PROCESSES", "1"))
         except ValueError as exc:
-            raise SettingsError(f"SMTP_PORT / MINSHENG_RATE_LIMIT 必须是整数：{exc}") from None
+            raise SettingsError(
+                f"SMTP_PORT / MINSHENG_RATE_LIMIT / MINSHENG_CLASSIFIER_PROCESSES 必须是整数：{exc}"
+            ) from None
+        if classifier_processes < 0:
+            raise SettingsError(
+                "MINSHENG_CLASSIFIER_PROCESSES 不能为负数（0 表示在本进程内分类）。"
+            )
         return cls(
             database_url=env.get("DATABASE_URL") or f"sqlite://{var_dir / 'minsheng.sqlite3'}",
             secret_key=secret,
@@ -73,4 +81,5 @@ class Settings:
             rate_limit=rate_limit,
             inprocess_worker=_flag(env.get("MINSHENG_INPROCESS_WORKER")),
             model_dir=Path(env["MINSHENG_MODEL_DIR"]) if env.get("MINSHENG_MODEL_DIR") else None,
+            classifier_processes=classifier_processes,
         )

@@ -87,7 +87,8 @@ def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> S
     async def lifespan(app: Starlette):
         if manage_db:
             await db.connect(settings.database_url)
-            await predictor.start(settings.model_dir, settings.var_dir / "seed-model")
+            await predictor.start(settings.model_dir, settings.var_dir / "seed-model",
+                                  settings.classifier_processes)
         # What is loaded by now (the model, jieba's dictionary, routes, ORM metadata) lives as
         # long as the process: keep it out of the collector's full passes, which otherwise
         # walk it all and stall every request in flight.
@@ -102,6 +103,7 @@ def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> S
             if worker is not None:
                 await worker.stop()
             if manage_db:
+                await predictor.stop()
                 await db.disconnect()
 
     app = Starlette(

@@ -1,0 +1,61 @@
+"""Classification in a separate process: same answers, new models picked up there, and a
+dead classifier process does not stop routing."""
+
+import os
+import signal
+
+import pytest
+
+from app.services import predictor
+from classifier.training import train_model
+
+TEXTS = {
+    "交通运输": ["公交车晚点严重", "出租车拒载绕路", "公交线路被取消", "客运班车超员"],
+    "教育文体": ["学校违规补课收费", "幼儿园学费太贵", "老师体罚学生", "学校食堂饭菜差"],
+}
+
+
+def _model(extra: str = ""):
+    texts = [t + extra for ts in TEXTS.values() for t in ts]
+    labels = [label for label, ts in TEXTS.items() for _ in ts]
+    return train_model(texts, labels, cv_folds=0)
+
+
+@pytest.fixture
+async def restore():
+    previous = (predictor.current(), predictor._state.folder, predictor.RECHECK)
+    yield
+    await predictor.stop()
+    predictor.install(previous[0], previous[1])
+    predictor.RECHECK = previous[2]
+
+
+async def test_the_classifier_process_answers_like_the_model_and_takes_new_ones(
+        tmp_path, restore):
+    folder = tmp_path / "model"
+    first = _model()
+    first.save(folder)
+    await predictor.start(folder, tmp_path / "seed", processes=1, recheck=0.0)
+    assert predictor._state.pool is not None
+    candidates, version = await predictor.predict("公交车又晚点了")
+    assert version == first.version
+    expected = first.predict_top("公交车又晚点了", 3)
+    assert [(c.category, round(c.probability, 6)) for c in candidates] == \
+        [(c.category, round(c.probability, 6)) for c in expected]
+
+    second = _model("。")
+    second.save(folder)
+    _, version = await predictor.predict("学校又要补课收费")
+    assert version == second.version  # loaded by the classifier process itself
+
+
+async def test_a_dead_classifier_process_falls_back_to_this_process(tmp_path, restore):
+    folder = tmp_path / "model"
+    model = _model()
+    model.save(folder)
+    await predictor.start(folder, tmp_path / "seed", processes=1)
+    for pid in list(predictor._state.pool._processes):
+        os.kill(pid, signal.SIGKILL)
+    candidates, version = await predictor.predict("出租车拒载")
+    assert version == model.version and candidates[0].category == "交通运输"
+    assert predictor._state.pool is None
