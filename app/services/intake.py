@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import weakref
 from dataclasses import dataclass
@@ -164,7 +163,7 @@ async def _next_number(day: str) -> int:
 # Submissions in progress at once per process. Beyond a handful, more concurrency only
 # interleaves them: each waits at every step behind all the others, and under a burst the
 # slowest ones take several times the average. Past the gate they go through in arrival order.
-SUBMIT_CONCURRENCY = int(os.environ.get("MINSHENG_GATE", "8"))
+SUBMIT_CONCURRENCY = 8
 _gates: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
