@@ -13,7 +13,7 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from app.domain.clock import to_local
-from app.domain.deadlines import ClockFacts, reply_clock
+from app.domain.deadlines import ClockFacts, ReplyClock, reply_clock
 from app.domain.states import Status
 from app.domain.types import TYPE_LABELS, AppealType
 from app.models import Appeal, AppealEvent
@@ -160,6 +160,23 @@ async def _next_number(day: str) -> int:
     return await held[2].take(conn, day)
 
 
+_clocks: dict[tuple, tuple[object, object, ReplyClock]] = {}
+
+
+def _new_clock(rules: Rules, appeal_type: str, at: datetime) -> ReplyClock:
+    """A new appeal's clock depends only on its type and local submission date (no pauses,
+    no extension yet): every submission of a day shares one computation."""
+    policies, calendar = rules.policies, rules.calendar
+    key = (id(policies), id(calendar), appeal_type, to_local(at).date())
+    held = _clocks.get(key)
+    if held is None or held[0] is not policies or held[1] is not calendar:
+        if len(_clocks) > 256:
+            _clocks.clear()
+        held = _clocks[key] = (policies, calendar,
+                               reply_clock(ClockFacts(appeal_type, at), policies, calendar))
+    return held[2]
+
+
 # Submissions in progress at once per process. Beyond a handful, more concurrency only
 # interleaves them: each waits at every step behind all the others, and under a burst the
 # slowest ones take several times the average. Past the gate they go through in arrival order.
@@ -183,7 +200,7 @@ async def submit(rules: Rules, sub: Submission, *, resident=None,
 
 async def _submit(rules: Rules, sub: Submission, resident, at: datetime | None) -> Receipt:
     at = at or now_utc()
-    clock = reply_clock(ClockFacts(sub.type, at), rules.policies, rules.calendar)
+    clock = _new_clock(rules, sub.type, at)
     deadline = clock.deadline
     username, password = generate_username(), generate_password()
     text = f"{sub.title}\n{sub.body}"
