@@ -17,7 +17,7 @@ from app.domain.deadlines import ClockFacts, ReplyClock, reply_clock
 from app.domain.states import Status
 from app.domain.types import TYPE_LABELS, AppealType
 from app.models import Appeal, AppealEvent
-from app.models.rows import insert_values, mark_saved
+from app.models.rows import insert_values, mark_saved, new_row
 from app.notify import notices, outbox
 from app.rules import Rules
 from app.services import predictor, routing
@@ -243,14 +243,14 @@ async def _submit(rules: Rules, sub: Submission, resident, at: datetime | None) 
     )
     # The two events of a submission, as `transition` would have written the second.
     events = [
-        AppealEvent(appeal_id=0, kind="submitted", from_status="",
-                    to_status=Status.SUBMITTED.value, actor=resident,
-                    actor_label=RESIDENT.label, at=at,
-                    note=f"提交{TYPE_LABELS[AppealType(sub.type)]}"),
-        AppealEvent(appeal_id=0, kind=route.event.value, from_status=Status.SUBMITTED.value,
-                    to_status=route.status.value, actor=None, actor_label=SYSTEM.label,
-                    department_id=route.changes.get("department_id"), at=at,
-                    note=route.note, data=route.record, public=True),
+        {"kind": "submitted", "from_status": "", "to_status": Status.SUBMITTED.value,
+         "actor_id": resident.id if resident is not None else None,
+         "actor_label": RESIDENT.label, "at": at,
+         "note": f"提交{TYPE_LABELS[AppealType(sub.type)]}"},
+        {"kind": route.event.value, "from_status": Status.SUBMITTED.value,
+         "to_status": route.status.value, "actor_id": None, "actor_label": SYSTEM.label,
+         "department_id": route.changes.get("department_id"), "at": at, "note": route.note,
+         "data": route.record, "public": True},
     ]
     async with outbox.batched(insert=False) as receipt_mail:
         if appeal.contact_email or resident is not None:
@@ -260,7 +260,7 @@ async def _submit(rules: Rules, sub: Submission, resident, at: datetime | None) 
     return Receipt(appeal, username, password, department.name if department else None)
 
 
-async def _store(appeal: Appeal, events: list[AppealEvent], mail: list[list]) -> None:
+async def _store(appeal: Appeal, events: list[dict], mail: list[list]) -> None:
     """Write the appeal, its events and its receipt mail: all of them or nothing."""
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
@@ -268,14 +268,12 @@ async def _store(appeal: Appeal, events: list[AppealEvent], mail: list[list]) ->
         return
     async with in_transaction():
         await appeal.save()
-        for event in events:
-            event.appeal_id = appeal.id
-        await AppealEvent.bulk_create(events)
+        await AppealEvent.bulk_create([AppealEvent(appeal_id=appeal.id, **e) for e in events])
         if mail:
             await outbox.insert_rows(mail)
 
 
-async def _store_in_one_statement(conn, appeal: Appeal, events: list[AppealEvent],
+async def _store_in_one_statement(conn, appeal: Appeal, events: list[dict],
                                   mail: list[list]) -> None:
     """PostgreSQL: one statement of data-modifying CTEs is a transaction by itself, so the
     submission costs one round trip instead of BEGIN, three INSERTs and COMMIT (a third of
@@ -294,7 +292,7 @@ async def _store_in_one_statement(conn, appeal: Appeal, events: list[AppealEvent
            f'({_columns(row)}) VALUES ({marks(list(row.values()))}) RETURNING "id")')
     rows = []
     for event in events:
-        values = insert_values(event)
+        values = new_row(AppealEvent, **event)
         del values["appeal_id"]
         rows.append(f"((SELECT id FROM new_appeal), {marks(list(values.values()))})")  # noqa: S608
     sql += (f', new_events AS (INSERT INTO "{AppealEvent._meta.db_table}" '  # noqa: S608

@@ -1,9 +1,13 @@
 """A submission is stored whole or not at all: appeal, events and receipt mail together."""
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from tortoise.exceptions import IntegrityError
 
 from app.models import Appeal, AppealEvent, OutboxMessage
+from app.models.rows import insert_values, new_row
 from app.notify import notices, outbox
 from app.services import intake
 from tests.conftest import GOOD_APPEAL, unique
@@ -40,3 +44,16 @@ async def test_the_stored_appeal_can_be_changed_afterwards(database, rules):
     kinds = await AppealEvent.filter(appeal_id=appeal.id).order_by("id").values_list("kind",
                                                                                     flat=True)
     assert kinds[0] == "submitted" and kinds[1] in ("route_confident", "route_unsure")
+
+
+async def test_rows_built_without_instances_match_tortoises_own(database):
+    at = datetime(2026, 11, 23, 8, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    given = {"appeal_id": 1, "kind": "route_confident", "from_status": "submitted",
+             "to_status": "assigned", "actor_id": None, "actor_label": "系统",
+             "department_id": None, "at": at, "data": {"候选": [1, "二", None]}}
+    row = new_row(AppealEvent, **given)
+    assert row == insert_values(AppealEvent(**given))
+    assert row["public"] is True and row["note"] == ""  # the fields' defaults
+    assert row["at"] == at and row["at"].utcoffset().total_seconds() == 0  # stored in UTC
+    with pytest.raises(TypeError):
+        new_row(AppealEvent, colour="红")
