@@ -9,19 +9,18 @@ seed model is used.
 and the vectorisers are pure Python and hold the GIL, so in a thread they still stop the event
 loop, and every request waits its turn for the interpreter. In another process they run on
 another core, and the loop only sends a text and reads back three categories. With 0, or if
-that process dies, classification runs in a thread of the app's own process.
+that process dies, classification runs in a thread of the app's own process. The process
+speaks over pipes (app.services.classifier_process), so no helper threads share the GIL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
-import os
-import threading
+import pickle
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections import deque
 from pathlib import Path
 from typing import Protocol
 
@@ -42,7 +41,7 @@ class _State:
     folder: Path | None = None
     stamp: tuple[int, int] | None = None
     checked: float = 0.0
-    pool: ProcessPoolExecutor | None = None
+    workers: list[_Worker] = []
 
 
 _state = _State()
@@ -80,6 +79,79 @@ def load_configured(model_dir: Path | None, seed_cache: Path) -> tuple[Model, Pa
     return load_seed_model(seed_cache), model_dir
 
 
+class ClassifierGone(Exception):
+    """The classifier process exited or could not answer."""
+
+
+class _Worker:
+    """One classifier process and the questions it has not answered yet, in order."""
+
+    def __init__(self, process: asyncio.subprocess.Process):
+        self.process = process
+        self.waiting: deque[asyncio.Future] = deque()
+        self.alive = True
+        self.reader = asyncio.get_running_loop().create_task(self._read_answers())
+
+    async def ask(self, text: str, k: int) -> tuple[list[Candidate], str | None]:
+        from app.services.classifier_process import frame
+
+        if not self.alive:
+            raise ClassifierGone("classifier process has exited")
+        answer = asyncio.get_running_loop().create_future()
+        self.waiting.append(answer)
+        try:
+            self.process.stdin.write(frame((text, k)))
+            await self.process.stdin.drain()
+        except (ConnectionError, RuntimeError) as exc:
+            self._fail(f"cannot write to the classifier process: {exc}")
+        return await answer
+
+    async def _read_answers(self) -> None:
+        stdout = self.process.stdout
+        try:
+            while True:
+                head = await stdout.readexactly(4)
+                status, value = pickle.loads(await stdout.readexactly(int.from_bytes(head, "big")))  # noqa: S301
+                answer = self.waiting.popleft()
+                if answer.done():  # the request was cancelled meanwhile
+                    continue
+                if status == "ok":
+                    answer.set_result(value)
+                else:
+                    answer.set_exception(RuntimeError(f"classifier process: {value}"))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self._fail("classifier process has exited")
+
+    def _fail(self, reason: str) -> None:
+        self.alive = False
+        while self.waiting:
+            answer = self.waiting.popleft()
+            if not answer.done():
+                answer.set_exception(ClassifierGone(reason))
+
+    async def close(self) -> None:
+        self.alive = False
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), 5)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+        self.reader.cancel()
+
+
+async def _spawn(model_dir: Path | None, seed_cache: Path) -> _Worker:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app.services.classifier_process",
+        str(model_dir) if model_dir else "", str(seed_cache), repr(RECHECK),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )
+    worker = _Worker(process)
+    await worker.ask("启动", 1)  # answers once the model is loaded
+    return worker
+
+
 async def start(model_dir: Path | None, seed_cache: Path, processes: int = 0,
                 recheck: float | None = None) -> None:
     """Load the model here; with `processes` > 0 also start that many classifier processes
@@ -92,21 +164,14 @@ async def start(model_dir: Path | None, seed_cache: Path, processes: int = 0,
     install(model, folder)
     log.info("routing with classifier %s", model.version)
     if processes > 0:
-        pool = ProcessPoolExecutor(
-            processes, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_child_start, initargs=(model_dir, seed_cache, RECHECK),
-        )
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(pool, _child_predict, "启动", 1)
-                               for _ in range(processes)))
-        _state.pool = pool
+        _state.workers = list(await asyncio.gather(
+            *(_spawn(model_dir, seed_cache) for _ in range(processes))))
         log.info("classifying in %d separate process(es)", processes)
 
 
 async def stop() -> None:
-    pool, _state.pool = _state.pool, None
-    if pool is not None:
-        await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
+    workers, _state.workers = _state.workers, []
+    await asyncio.gather(*(w.close() for w in workers))
 
 
 def _check_due() -> bool:
@@ -149,22 +214,14 @@ def _classify(text: str, k: int) -> tuple[list[Candidate], str | None]:
 
 # --- in the classifier process -------------------------------------------------------------
 
-def _child_start(model_dir: Path | None, seed_cache: Path, recheck: float) -> None:
+def child_start(model_dir: Path | None, seed_cache: Path, recheck: float) -> None:
     global RECHECK
     RECHECK = recheck
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     model, folder = load_configured(model_dir, seed_cache)
     install(model, folder)
 
 
-def _exit_with_parent(parent: int) -> None:
-    # A server killed outright (SIGKILL, OOM) cannot stop its pool; don't outlive it.
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(0)
-
-
-def _child_predict(text: str, k: int) -> tuple[list[Candidate], str | None]:
+def child_predict(text: str, k: int) -> tuple[list[Candidate], str | None]:
     if _check_due():
         _reload_if_changed()
     return _classify(text, k)
@@ -174,15 +231,18 @@ def _child_predict(text: str, k: int) -> tuple[list[Candidate], str | None]:
 
 async def predict(text: str) -> tuple[list[Candidate], str | None]:
     """Top three categories with the version of the model that chose them."""
-    pool = _state.pool
-    if pool is not None:
+    for _ in range(len(_state.workers)):
+        alive = [w for w in _state.workers if w.alive]
+        if len(alive) < len(_state.workers):
+            log.error("a classifier process has exited; %d left, then this process classifies",
+                      len(alive))
+            _state.workers = alive
+        if not alive:
+            break
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, _child_predict, text, 3)
-        except BrokenProcessPool:
-            log.error("the classifier process died; classifying in this process from now on")
-            if _state.pool is pool:
-                _state.pool = None
-                pool.shutdown(wait=False, cancel_futures=True)
+            return await min(alive, key=lambda w: len(w.waiting)).ask(text, 3)
+        except ClassifierGone:
+            continue
     if _check_due():
         await asyncio.to_thread(_reload_if_changed)
     return await asyncio.to_thread(_classify, text, 3)

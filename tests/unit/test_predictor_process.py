@@ -36,7 +36,7 @@ async def test_the_classifier_process_answers_like_the_model_and_takes_new_ones(
     first = _model()
     first.save(folder)
     await predictor.start(folder, tmp_path / "seed", processes=1, recheck=0.0)
-    assert predictor._state.pool is not None
+    assert len(predictor._state.workers) == 1
     candidates, version = await predictor.predict("公交车又晚点了")
     assert version == first.version
     expected = first.predict_top("公交车又晚点了", 3)
@@ -54,8 +54,16 @@ async def test_a_dead_classifier_process_falls_back_to_this_process(tmp_path, re
     model = _model()
     model.save(folder)
     await predictor.start(folder, tmp_path / "seed", processes=1)
-    for pid in list(predictor._state.pool._processes):
-        os.kill(pid, signal.SIGKILL)
+    worker = predictor._state.workers[0]
+    os.kill(worker.process.pid, signal.SIGKILL)
+    await worker.process.wait()
     candidates, version = await predictor.predict("出租车拒载")
     assert version == model.version and candidates[0].category == "交通运输"
-    assert predictor._state.pool is None
+    assert predictor._state.workers == []
+
+
+async def test_the_classifier_process_ends_when_the_server_does(tmp_path, restore):
+    await predictor.start(None, tmp_path / "seed", processes=1)
+    process = predictor._state.workers[0].process
+    await predictor.stop()
+    assert process.returncode == 0  # it read the end of its input and left by itself
