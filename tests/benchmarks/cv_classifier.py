@@ -31,6 +31,7 @@ from classifier.pipeline import Settings  # noqa: E402
 from classifier.training import evaluate, join_text, train_model  # noqa: E402
 from tests.benchmarks.bench_classifier import parse_settings  # noqa: E402
 from tests.benchmarks.machine import cpu_model  # noqa: E402
+from tests.integration.test_classifier_shared_data import rows_apart_from  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -75,11 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     for fold, (_, test_idx) in enumerate(splitter.split(np.zeros(len(titled)), labels, groups)):
         fold_started, fold_cpu = time.perf_counter(), time.process_time()
         held_out = [titled[i] for i in test_idx]
-        held_titles = {r["title"].strip() for r in held_out}
-        held_bodies = {r["detail"].strip() for r in held_out}
-        train_rows = [r for r in appeals if r["title"].strip() not in held_titles
-                      and r["detail"].strip() not in held_bodies]
-        train_rows += [r for r in titles if r["title"].strip() not in held_titles]
+        train_rows = rows_apart_from(held_out, appeals, titles)
         model = train_model(
             [join_text([r["title"], r.get("detail", "")]) for r in train_rows],
             [r["label"] for r in train_rows],

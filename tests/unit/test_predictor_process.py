@@ -7,18 +7,7 @@ import signal
 import pytest
 
 from app.services import predictor
-from classifier.training import train_model
-
-TEXTS = {
-    "交通运输": ["公交车晚点严重", "出租车拒载绕路", "公交线路被取消", "客运班车超员"],
-    "教育文体": ["学校违规补课收费", "幼儿园学费太贵", "老师体罚学生", "学校食堂饭菜差"],
-}
-
-
-def _model(extra: str = ""):
-    texts = [t + extra for ts in TEXTS.values() for t in ts]
-    labels = [label for label, ts in TEXTS.items() for _ in ts]
-    return train_model(texts, labels, cv_folds=0)
+from tests.unit.test_predictor_reload import _model
 
 
 @pytest.fixture
