@@ -144,6 +144,7 @@ def server_env(database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("MINSHENG_", "SMTP_", "DATABASE_URL"))}
     env.update({"DATABASE_URL": database_url, "MINSHENG_DEV": "1", "MINSHENG_RATE_LIMIT": "0",
+                "MINSHENG_CLASSIFIER_PROCESSES": str(CLASSIFIER_PROCESSES[0]),
                 "PYTHONPATH": str(ROOT)})
     return env
 
@@ -258,6 +259,7 @@ class Connection:
         self.reader = self.writer = None
 
 
+CLASSIFIER_PROCESSES = [1]  # set from --classifier-processes
 TEXTS: list[tuple[str, str]] = [(BODY["title"], BODY["body"])]
 
 
@@ -431,6 +433,9 @@ async def main(args) -> None:
         print(f"PostgreSQL {await pg_version()} at {PG_SERVER.rsplit('@', 1)[-1]}"
               + (f", tortoise pool maxsize={args.pg_maxsize}" if args.pg_maxsize else
                  ", tortoise pool defaults"))
+    CLASSIFIER_PROCESSES[0] = args.classifier_processes
+    print(f"classifier processes per server process: {args.classifier_processes}"
+          + (" (classifying in a thread)" if args.classifier_processes == 0 else ""))
     TEXTS[:] = sample_texts(args.texts)
     mean = sum(len(t) + len(b) for t, b in TEXTS) / len(TEXTS)
     print(f"texts: {args.texts} ({len(TEXTS)} distinct, mean {mean:.0f} characters)")
@@ -478,6 +483,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--texts", choices=["short", "seed", "shared"], default="short",
                         help="what the appeals say: one short complaint (default), the seed "
                              "corpus, or the real appeals in ../shared/data")
+    parser.add_argument("--classifier-processes", type=int, default=1,
+                        help="MINSHENG_CLASSIFIER_PROCESSES for the app (0: in a thread)")
     parser.add_argument("--bare-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
