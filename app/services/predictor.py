@@ -28,6 +28,9 @@ from app.domain.routing import Candidate
 
 log = logging.getLogger("minsheng.classifier")
 RECHECK = 10.0
+# A classifier process that has not answered in this long is taken for hung: it is killed,
+# and what it had not answered is classified here. (Loading a new model takes a few seconds.)
+ANSWER_TIMEOUT = 30.0
 
 
 class Model(Protocol):
@@ -104,7 +107,13 @@ class _Worker:
             await self.process.stdin.drain()
         except (ConnectionError, RuntimeError) as exc:
             self._fail(f"cannot write to the classifier process: {exc}")
-        return await answer
+        try:
+            return await asyncio.wait_for(asyncio.shield(answer), ANSWER_TIMEOUT)
+        except TimeoutError:
+            answer.cancel()  # nobody waits for it any more
+            self._fail(f"classifier process gave no answer in {ANSWER_TIMEOUT:.0f} s")
+            self.process.kill()
+            raise ClassifierGone("classifier process hung; killed") from None
 
     async def _read_answers(self) -> None:
         stdout = self.process.stdout
@@ -231,7 +240,7 @@ def child_predict(text: str, k: int) -> tuple[list[Candidate], str | None]:
 
 async def predict(text: str) -> tuple[list[Candidate], str | None]:
     """Top three categories with the version of the model that chose them."""
-    for _ in range(len(_state.workers)):
+    while _state.workers:  # each failure below takes a worker out, so this ends
         alive = [w for w in _state.workers if w.alive]
         if len(alive) < len(_state.workers):
             log.error("a classifier process has exited; %d left, then this process classifies",

@@ -56,3 +56,18 @@ async def test_the_classifier_process_ends_when_the_server_does(tmp_path, restor
     process = predictor._state.workers[0].process
     await predictor.stop()
     assert process.returncode == 0  # it read the end of its input and left by itself
+
+
+async def test_a_hung_classifier_process_is_killed_and_replaced_by_this_one(
+        tmp_path, restore, monkeypatch):
+    folder = tmp_path / "model"
+    model = _model()
+    model.save(folder)
+    await predictor.start(folder, tmp_path / "seed", processes=1)
+    worker = predictor._state.workers[0]
+    monkeypatch.setattr(predictor, "ANSWER_TIMEOUT", 0.5)
+    os.kill(worker.process.pid, signal.SIGSTOP)
+    candidates, version = await predictor.predict("公交车晚点")
+    assert version == model.version and candidates[0].category == "交通运输"
+    assert await worker.process.wait() == -signal.SIGKILL
+    assert predictor._state.workers == []
