@@ -109,6 +109,9 @@ class _Worker:
             self._fail(f"cannot write to the classifier process: {exc}")
         try:
             return await asyncio.wait_for(asyncio.shield(answer), ANSWER_TIMEOUT)
+        except asyncio.CancelledError:
+            answer.cancel()  # the request went away; its answer will be dropped
+            raise
         except TimeoutError:
             answer.cancel()  # nobody waits for it any more
             self._fail(f"classifier process gave no answer in {ANSWER_TIMEOUT:.0f} s")
@@ -173,9 +176,13 @@ async def start(model_dir: Path | None, seed_cache: Path, processes: int = 0,
     install(model, folder)
     log.info("routing with classifier %s", model.version)
     if processes > 0:
-        _state.workers = list(await asyncio.gather(
-            *(_spawn(model_dir, seed_cache) for _ in range(processes))))
-        log.info("classifying in %d separate process(es)", processes)
+        started = await asyncio.gather(*(_spawn(model_dir, seed_cache) for _ in range(processes)),
+                                       return_exceptions=True)
+        _state.workers = [w for w in started if isinstance(w, _Worker)]
+        for failure in (f for f in started if not isinstance(f, _Worker)):
+            log.error("a classifier process did not start (%s); classifying in this process",
+                      failure)
+        log.info("classifying in %d separate process(es)", len(_state.workers))
 
 
 async def stop() -> None:

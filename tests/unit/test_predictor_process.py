@@ -71,3 +71,15 @@ async def test_a_hung_classifier_process_is_killed_and_replaced_by_this_one(
     assert version == model.version and candidates[0].category == "交通运输"
     assert await worker.process.wait() == -signal.SIGKILL
     assert predictor._state.workers == []
+
+
+async def test_a_classifier_process_that_cannot_start_leaves_routing_to_this_one(
+        tmp_path, restore, monkeypatch):
+    folder = tmp_path / "model"
+    model = _model()
+    model.save(folder)
+    monkeypatch.setattr(predictor.sys, "executable", "/bin/false")  # exits at once
+    await predictor.start(folder, tmp_path / "seed", processes=1)
+    assert predictor._state.workers == []
+    candidates, version = await predictor.predict("老师体罚学生")
+    assert version == model.version and candidates[0].category == "教育文体"
