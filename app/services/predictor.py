@@ -160,7 +160,11 @@ async def _spawn(model_dir: Path | None, seed_cache: Path) -> _Worker:
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
     )
     worker = _Worker(process)
-    await worker.ask("启动", 1)  # answers once the model is loaded
+    try:
+        await worker.ask("启动", 1)  # answers once the model is loaded
+    except BaseException:
+        await worker.close()
+        raise
     return worker
 
 
