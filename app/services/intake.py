@@ -146,18 +146,16 @@ class _Numbers:
             return number
 
 
-_numbers: dict[tuple[int, int], tuple[object, object, _Numbers]] = {}
+_numbers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # database client → blocks
 
 
 async def _next_number(day: str) -> int:
     """The next tracking number of `day` for this process and database."""
     conn = connections.get("default")
-    loop = asyncio.get_running_loop()
-    key = (id(loop), id(conn))
-    held = _numbers.get(key)
-    if held is None or held[0] is not loop or held[1] is not conn:
-        held = _numbers[key] = (loop, conn, _Numbers())
-    return await held[2].take(conn, day)
+    numbers = _numbers.get(conn)
+    if numbers is None:
+        numbers = _numbers[conn] = _Numbers()
+    return await numbers.take(conn, day)
 
 
 _clocks: dict[tuple, tuple[object, object, ReplyClock]] = {}

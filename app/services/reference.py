@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
@@ -91,12 +93,12 @@ class ReferenceIds:
 
 
 # One cache per database client: tests and tools may open several databases in one process.
-_ids: dict[int, tuple[object, ReferenceIds]] = {}
+_ids: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def reference_ids() -> ReferenceIds:
     conn = connections.get("default")
-    held = _ids.get(id(conn))
-    if held is None or held[0] is not conn:
-        held = _ids[id(conn)] = (conn, ReferenceIds())
-    return held[1]
+    ids = _ids.get(conn)
+    if ids is None:
+        ids = _ids[conn] = ReferenceIds()
+    return ids

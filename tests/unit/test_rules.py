@@ -73,6 +73,15 @@ def test_production_refuses_to_start_without_a_secret():
     assert Settings.from_env({"MINSHENG_DEV": "1"}).dev_mode
 
 
+def test_classifier_processes_setting_refuses_nonsense():
+    dev = {"MINSHENG_DEV": "1"}
+    assert Settings.from_env(dev).classifier_processes == 1
+    assert Settings.from_env({**dev, "MINSHENG_CLASSIFIER_PROCESSES": "0"}).classifier_processes == 0
+    for bad in ("two", "-1"):
+        with pytest.raises(SettingsError, match="MINSHENG_CLASSIFIER_PROCESSES"):
+            Settings.from_env({**dev, "MINSHENG_CLASSIFIER_PROCESSES": bad})
+
+
 def test_default_database_is_a_sqlite_file_under_var():
     settings = Settings.from_env({"MINSHENG_DEV": "1"})
     assert settings.database_url.startswith("sqlite://")
