@@ -6,12 +6,18 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from app import db
-from app.rules import load_rules
+from app.rules import Rules, load_rules
 from app.rules_error import RulesError
 from app.settings import Settings, SettingsError
+
+T = TypeVar("T")
 
 DEMO_PASSWORD = "minsheng-demo"  # noqa: S105 - printed on purpose: demo logins only
 DEMO_ACCOUNTS = [
@@ -38,6 +44,25 @@ def _rules(settings: Settings):
     except RulesError as exc:
         lines = "\n".join(f"  {f}: {e}: {m}" for f, e, m in exc.problems)
         raise SystemExit(f"routing_rules 有误，无法启动：\n{lines}") from None
+
+
+@asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[None]:
+    await db.connect(settings.database_url)
+    try:
+        yield
+    finally:
+        await db.disconnect()
+
+
+def run_with_db(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Run `work()` in a new event loop with the database open; closed however it ends."""
+
+    async def run() -> T:
+        async with _database(settings):
+            return await work()
+
+    return asyncio.run(run())
 
 
 def app_from_env():
@@ -73,15 +98,11 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _load_reference(settings: Settings) -> dict:
+def _load_reference(settings: Settings) -> dict:
     from app.services.reference import sync_rules
 
     rules = _rules(settings)
-    await db.connect(settings.database_url)
-    try:
-        return await sync_rules(rules)
-    finally:
-        await db.disconnect()
+    return run_with_db(settings, lambda: sync_rules(rules))
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
@@ -98,28 +119,24 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_load(args: argparse.Namespace) -> int:
-    counts = asyncio.run(_load_reference(_settings()))
+    counts = _load_reference(_settings())
     print(f"已载入：{counts['regions']} 个区划，{counts['departments']} 个部门，"
           f"{counts['categories']} 个一级分类。")
     return 0
 
 
-async def _demo_accounts(settings: Settings) -> None:
+async def _demo_accounts() -> None:
     from app.domain.types import Role
     from app.models import Account
     from app.services.accounts import create_account, set_password
 
-    await db.connect(settings.database_url)
-    try:
-        for username, role, department, name in DEMO_ACCOUNTS:
-            existing = await Account.get_or_none(username=username)
-            if existing is None:
-                await create_account(username, DEMO_PASSWORD, Role(role), display_name=name,
-                                     department_code=department)
-            else:
-                await set_password(existing, DEMO_PASSWORD)
-    finally:
-        await db.disconnect()
+    for username, role, department, name in DEMO_ACCOUNTS:
+        existing = await Account.get_or_none(username=username)
+        if existing is None:
+            await create_account(username, DEMO_PASSWORD, Role(role), display_name=name,
+                                 department_code=department)
+        else:
+            await set_password(existing, DEMO_PASSWORD)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -127,8 +144,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     os.environ.setdefault("MINSHENG_INPROCESS_WORKER", "1")
     settings = _settings()
     asyncio.run(db.upgrade(settings.database_url))
-    asyncio.run(_load_reference(settings))
-    asyncio.run(_demo_accounts(settings))
+    _load_reference(settings)
+    run_with_db(settings, _demo_accounts)
     url = f"http://{args.host}:{args.port}"
     print("\n民声演示环境已就绪")
     print(f"  网址：{url}/  （群众：我要留言 / 查询进度；工作人员：{url}/login）")
@@ -147,19 +164,25 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from app.services.sweep import sweep
 
     settings = _settings()
+    rules = _rules(settings)
     notices.configure(settings.base_url)
-
-    async def run():
-        await db.connect(settings.database_url)
-        try:
-            return await sweep()
-        finally:
-            await db.disconnect()
-
-    report = asyncio.run(run())
+    report = run_with_db(settings, lambda: sweep(args.at, policies=rules.policies))
     print(f"临近期限 {report.warned} 件，超期 {report.overdue} 件，签收超时 {report.ack_late} 件，"
-          f"部门日报 {report.digests} 份；排队通知 {report.notices} 封。")
+          f"评价期满办结 {report.lapsed} 件，部门日报 {report.digests} 份；"
+          f"排队通知 {report.notices} 封。")
     return 0
+
+
+def _instant(text: str) -> datetime:
+    """An ISO-8601 instant; without an offset it is Beijing time."""
+    from app.domain.clock import SHANGHAI
+
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"时间格式有误：{text!r}，应为 ISO-8601，如 2026-03-09T08:00:00+08:00") from None
+    return (at if at.tzinfo else at.replace(tzinfo=SHANGHAI)).astimezone(UTC)
 
 
 def cmd_sla_recompute(args: argparse.Namespace) -> int:
@@ -167,15 +190,7 @@ def cmd_sla_recompute(args: argparse.Namespace) -> int:
 
     settings = _settings()
     rules = _rules(settings)
-
-    async def run() -> tuple[int, int]:
-        await db.connect(settings.database_url)
-        try:
-            return await recompute_all(rules)
-        finally:
-            await db.disconnect()
-
-    seen, moved = asyncio.run(run())
+    seen, moved = run_with_db(settings, lambda: recompute_all(rules))
     print(f"检查了 {seen} 件办理中的诉求，调整了 {moved} 件的答复期限。")
     return 0
 
@@ -183,41 +198,32 @@ def cmd_sla_recompute(args: argparse.Namespace) -> int:
 def _database_examples() -> list[tuple[str, str]]:
     from app.services.training_data import database_examples
 
-    async def run() -> list[tuple[str, str]]:
-        await db.connect(_settings().database_url)
-        try:
-            return await database_examples()
-        finally:
-            await db.disconnect()
-
-    return asyncio.run(run())
+    return run_with_db(_settings(), database_examples)
 
 
-async def _worker(settings: Settings, once: bool) -> int:
-    import logging
+async def _worker(settings: Settings, rules: Rules, once: bool):
     import signal
 
     from app.worker import periodic_jobs, run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    rules = _rules(settings)
-    await db.connect(settings.database_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    try:
-        result = await run_worker(settings, stop, periodic_jobs(settings, rules), once=once)
-    finally:
-        await db.disconnect()
-    if once:
-        print(f"邮件：发出 {result.sent} 封，待重试 {result.retrying} 封，"
-              f"失败 {result.failed} 封。")
-    return 0
+    return await run_worker(settings, stop, periodic_jobs(settings, rules), once=once)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    return asyncio.run(_worker(_settings(), args.once))
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = _settings()
+    rules = _rules(settings)
+    result = run_with_db(settings, lambda: _worker(settings, rules, args.once))
+    if args.once:
+        print(f"邮件：发出 {result.sent} 封，待重试 {result.retrying} 封，"
+              f"失败 {result.failed} 封。")
+    return 0
 
 
 async def _mail(action: str) -> int:
@@ -226,33 +232,29 @@ async def _mail(action: str) -> int:
     from app.models import OutboxMessage
     from app.notify.outbox import now_utc
 
-    await db.connect(_settings().database_url)
-    try:
-        if action == "retry":
-            async with in_transaction():
-                count = await OutboxMessage.filter(status="failed").update(
-                    status="pending", attempts=0, next_attempt_at=now_utc())
-            print(f"已将 {count} 封失败的邮件重新排队。")
-            return 0
-        labels = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "失败"}
-        for status, label in labels.items():
-            count = await OutboxMessage.filter(status=status).count()
-            print(f"{label}（{status}）：{count}")
-        oldest = await OutboxMessage.filter(status="pending").order_by("created_at").first()
-        if oldest is not None:
-            print(f"最早的待发送邮件：#{oldest.id}，{oldest.created_at.isoformat()}，"
-                  f"已尝试 {oldest.attempts} 次")
+    if action == "retry":
+        async with in_transaction():
+            count = await OutboxMessage.filter(status="failed").update(
+                status="pending", attempts=0, next_attempt_at=now_utc())
+        print(f"已将 {count} 封失败的邮件重新排队。")
         return 0
-    finally:
-        await db.disconnect()
+    labels = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "失败"}
+    for status, label in labels.items():
+        count = await OutboxMessage.filter(status=status).count()
+        print(f"{label}（{status}）：{count}")
+    oldest = await OutboxMessage.filter(status="pending").order_by("created_at").first()
+    if oldest is not None:
+        print(f"最早的待发送邮件：#{oldest.id}，{oldest.created_at.isoformat()}，"
+              f"已尝试 {oldest.attempts} 次")
+    return 0
 
 
 def cmd_mail_status(args: argparse.Namespace) -> int:
-    return asyncio.run(_mail("status"))
+    return run_with_db(_settings(), lambda: _mail("status"))
 
 
 def cmd_mail_retry(args: argparse.Namespace) -> int:
-    return asyncio.run(_mail("retry"))
+    return run_with_db(_settings(), lambda: _mail("retry"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -277,7 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     sweep = commands.add_parser(
-        "sweep", help="mark appeals due soon and overdue and queue their notices, once")
+        "sweep", help="mark appeals due soon and overdue, close unrated replies whose window "
+                      "passed, and queue their notices, once")
+    sweep.add_argument("--at", type=_instant, default=None, metavar="ISO-8601",
+                       help="sweep as of this instant (default: now; no offset = Beijing time)")
     sweep.set_defaults(func=cmd_sweep)
 
     database = commands.add_parser("db", help="database schema")

@@ -1,225 +1,384 @@
-"""Loading and validating routing_rules/: regions, departments, categories, routing, clocks."""
+"""Reading routing_rules/: the one place that opens the rules files.
+
+Each YAML file is parsed into a declared model (unknown keys refused), then checked against
+the other files; every problem names its file and entry, in Chinese. The domain gets the
+plain data built here (app.domain.rules, app.domain.clock, app.domain.sla_policy).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-from dataclasses import dataclass, field
+import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
-from app.domain.clock import WorkingCalendar, load_calendar
-from app.domain.sla_policy import Policies, load_policies
+from app.domain.clock import DayOverride, WorkingCalendar
+from app.domain.rules import (
+    LEVELS,
+    DepartmentSpec,
+    KeywordRule,
+    RegionSpec,
+    Routing,
+    Rules,
+)
+from app.domain.sla_policy import RATING_WINDOW_DAYS, Policies, Policy
+from app.domain.types import TYPE_LABELS
 from app.rules_error import RulesError
 
-LEVELS = ("province", "city", "county")
+__all__ = [
+    "DepartmentSpec", "KeywordRule", "RegionSpec", "Routing", "Rules", "RulesError",
+    "load_calendar", "load_calendar_overrides", "load_policies", "load_rules", "rules_hash",
+]
+
 FILES = ("regions.yaml", "categories.yaml", "routing.yaml", "clocks.yaml", "calendar.yaml")
+WHOLE_FILE = "(文件)"
+
+Problem = tuple[str, str, str]
+Level = Literal["province", "city", "county"]
+AppealTypeName = Literal[tuple(t.value for t in TYPE_LABELS)]  # type: ignore[misc]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
-@dataclass(frozen=True)
-class RegionSpec:
-    code: str
-    name: str
-    level: str
-    parent_code: str | None
+# --- the files, as declared models -----------------------------------------------------
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, data: Any) -> Any:
+        # `overrides:` with every entry commented out means "none", not an error.
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
 
 
-@dataclass(frozen=True)
-class DepartmentSpec:
-    code: str
-    name: str
-    kind: str
-    region_code: str
-    head_name: str
-    email: str
+class RegionEntry(_Spec):
+    code: Text
+    name: Text
+    level: Level
+    departments: list[Text] = []
+    heads: dict[str, Text] = {}
+    emails: dict[str, Text] = {}
+    children: list[RegionEntry] = []
 
 
-@dataclass(frozen=True)
-class KeywordRule:
-    name: str
-    words: tuple[str, ...]
-    department_kind: str
-    category: str | None
+class RegionsFile(_Spec):
+    department_kinds: dict[str, dict[Level, Text]] = {}
+    regions: list[RegionEntry] = Field(min_length=1)
 
 
-@dataclass(frozen=True)
-class Routing:
-    confidence_threshold: float
-    reports_to: str
-    category_department: dict[str, str]
-    level_overrides: dict[str, dict[str, str]]
-    keyword_rules: tuple[KeywordRule, ...]
+class CategoriesFile(_Spec):
+    categories: dict[str, list[Text]] = Field(min_length=1)
 
 
-@dataclass
-class Rules:
-    regions: dict[str, RegionSpec]
-    departments: dict[str, DepartmentSpec]
-    categories: dict[str, list[str]]
-    routing: Routing
-    policies: Policies
-    calendar: WorkingCalendar
-    hash: str
-    hot_topics: list[str] = field(default_factory=list)
-
-    def department_of(self, region_code: str, kind: str) -> DepartmentSpec | None:
-        code: str | None = region_code
-        while code is not None:
-            found = self.departments.get(f"{code}-{kind}")
-            if found is not None:
-                return found
-            code = self.regions[code].parent_code
-        return None
-
-    def region_path(self, code: str) -> list[RegionSpec]:
-        path = []
-        current: str | None = code
-        while current is not None:
-            path.append(self.regions[current])
-            current = self.regions[current].parent_code
-        return list(reversed(path))
+class KeywordRuleEntry(_Spec):
+    name: Text
+    words: list[Text] = Field(alias="any", min_length=1)
+    department: Text
+    category: Text | None = None
 
 
-def _read(path: Path, problems: list) -> Any:
+class RoutingFile(_Spec):
+    confidence_threshold: float = Field(ge=0, le=1)
+    reports_to: Text
+    category_department: dict[str, Text] = {}
+    level_overrides: dict[Level, dict[str, Text]] = {}
+    keyword_rules: list[KeywordRuleEntry] = []
+
+
+class PolicyEntry(_Spec):
+    reply_days: int = Field(ge=1)
+    warn_before_days: int = Field(ge=0)
+    max_extension_days: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _warning_inside_the_window(self) -> PolicyEntry:
+        if self.warn_before_days >= self.reply_days:
+            raise ValueError("warn_before_days 必须小于 reply_days")
+        return self
+
+
+class ClocksFile(_Spec):
+    ack_days: int = Field(ge=0)
+    rating_window_days: int = Field(default=RATING_WINDOW_DAYS, ge=1)
+    types: dict[AppealTypeName, PolicyEntry]
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"日期有误 {value!r}：应为 YYYY-MM-DD")
+
+
+class OverrideEntry(_Spec):
+    date: Annotated[dt.date, BeforeValidator(_iso_date)]
+    working: bool
+    reason: Text
+
+
+class CalendarFile(_Spec):
+    confirmed_years: list[Annotated[int, Field(ge=1900, le=9998)]] = []
+    overrides: list[OverrideEntry] = []
+
+
+class HotTopicsFile(_Spec):
+    hot_topics: list[Text] = []
+
+
+# --- reading and naming problems ---------------------------------------------------------
+
+class _TextDates(yaml.SafeLoader):
+    """Leaves dates as text so a bad one is reported with its entry, not as a YAML error."""
+
+
+_TextDates.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _read(path: Path, label: str) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        problems.append((path.name, "-", "文件不存在"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        problems.append((path.name, "-", f"无法解析：{exc}"))
-    return None
+        raise RulesError([(label, WHOLE_FILE, "文件不存在")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulesError([(label, WHOLE_FILE, f"无法读取：{exc}")]) from None
+    try:
+        return yaml.load(text, Loader=_TextDates)  # noqa: S506 - a SafeLoader
+    except yaml.YAMLError as exc:
+        raise RulesError([(label, WHOLE_FILE, f"不是有效的 YAML：{exc}")]) from None
 
 
-def _regions(data: Any, problems: list) -> tuple[dict, dict]:
+def _parse(path: Path, model: type[M], label: str) -> M:
+    """The file as its model; RulesError naming every entry that is wrong."""
+    data = _read(path, label)
+    try:
+        return model.model_validate({} if data is None else data)
+    except ValidationError as exc:
+        raise RulesError([_problem(label, error, data, model) for error in exc.errors()]) \
+            from None
+
+
+def _problem(label: str, error: Any, data: Any, model: type[BaseModel]) -> Problem:
+    loc = [part for part in error["loc"] if part != "[key]"]
+    return (label, _entry_name(data, loc), _message(error, model, loc))
+
+
+def _entry_name(data: Any, loc: list) -> str:
+    """regions[0] (990000).children[1] (990121).level: list items carry their code or name."""
+    name = ""
+    for part in loc:
+        if isinstance(part, int):
+            item = data[part] if isinstance(data, list) and part < len(data) else None
+            label = next((item[k] for k in ("code", "name", "date")
+                          if isinstance(item, dict) and item.get(k) is not None), None)
+            name += f"[{part}]" + (f" ({label})" if label is not None else "")
+            data = item
+        else:
+            name += f".{part}" if name else str(part)
+            data = data.get(part) if isinstance(data, dict) else None
+    return name or WHOLE_FILE
+
+
+_MESSAGES = {
+    "int_type": "应为整数",
+    "bool_type": "应为 true 或 false",
+    "string_type": "应为文字",
+    "float_type": "应为数字",
+    "list_type": "应为列表",
+    "dict_type": "应为映射",
+    "model_type": "应为映射",
+    "model_attributes_type": "应为映射",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than_equal": "应不大于 {le}",
+    "too_short": "至少需要 {min_length} 项",
+    "string_too_short": "不能为空",
+    "literal_error": "应为 {expected} 之一",
+}
+
+
+def _message(error: Any, model: type[BaseModel], loc: list) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "missing":
+        return "缺少此项"
+    if kind == "extra_forbidden":
+        owner = _model_at(model, loc[:-1])
+        allowed = ", ".join(f.alias or n for n, f in owner.model_fields.items()) if owner else ""
+        return f"未知的键（可用：{allowed}）" if allowed else "未知的键"
+    if kind in ("value_error", "assertion_error"):
+        return str(ctx.get("error", error["msg"]))
+    template = _MESSAGES.get(kind)
+    if template is None:
+        return error["msg"]
+    ctx = {k: str(v).replace(", ", "、").replace(" or ", "、") for k, v in ctx.items()}
+    got = repr(error.get("input"))
+    return f"{template.format(**ctx)}，实为 {got if len(got) <= 60 else got[:57] + '...'}"
+
+
+def _model_at(model: type[BaseModel], loc: list) -> type[BaseModel] | None:
+    """The declared model of the value at loc, if it is one (to list its keys)."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            fields = {f.alias or n: f for n, f in annotation.model_fields.items()}
+            if part not in fields:
+                return None
+            annotation = fields[part].annotation
+        elif get_args(annotation):
+            annotation = get_args(annotation)[-1]  # list[X] → X, dict[K, V] → V
+        else:
+            return None
+    annotation = _unwrap(annotation)
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) \
+        else None
+
+
+def _unwrap(annotation: Any) -> Any:
+    if get_origin(annotation) is Annotated:
+        return get_args(annotation)[0]
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if len(args) == 1 and get_origin(annotation) not in (list, dict):
+        return args[0]  # X | None
+    return annotation
+
+
+# --- from the files to the domain's data ----------------------------------------------
+
+def _regions(spec: RegionsFile, problems: list[Problem]) -> tuple[dict, dict]:
+    f = "regions.yaml"
     regions: dict[str, RegionSpec] = {}
     departments: dict[str, DepartmentSpec] = {}
-    if not isinstance(data, dict) or not isinstance(data.get("regions"), list):
-        problems.append(("regions.yaml", "regions", "需要 regions 列表"))
-        return regions, departments
-    kinds = data.get("department_kinds") or {}
-    if not isinstance(kinds, dict):
-        problems.append(("regions.yaml", "department_kinds", "需要映射"))
-        kinds = {}
 
-    def walk(items: Any, parent: RegionSpec | None, where: str) -> None:
-        if not isinstance(items, list):
-            problems.append(("regions.yaml", where, "children 必须是列表"))
-            return
+    def walk(items: list[RegionEntry], parent: RegionSpec | None, where: str) -> None:
         for i, item in enumerate(items):
-            entry = f"{where}[{i}]"
-            if not isinstance(item, dict):
-                problems.append(("regions.yaml", entry, "必须是映射"))
+            entry = f"{where}[{i}] ({item.code})"
+            if item.code in regions:
+                problems.append((f, entry, f"区划代码 {item.code} 重复"))
                 continue
-            code, name, level = str(item.get("code", "")), item.get("name"), item.get("level")
-            entry = f"{entry} ({code or '?'})"
-            if not code or not name:
-                problems.append(("regions.yaml", entry, "缺少 code 或 name"))
-                continue
-            if code in regions:
-                problems.append(("regions.yaml", entry, f"区划代码 {code} 重复"))
+            if parent and parent.level == "county":
+                problems.append((f, entry, "区县下不能再有下级区划"))
                 continue
             expected = LEVELS[LEVELS.index(parent.level) + 1] if parent else "province"
-            if parent and parent.level == "county":
-                problems.append(("regions.yaml", entry, "区县下不能再有下级区划"))
+            if item.level != expected:
+                problems.append((f, entry, f"level 应为 {expected}，实为 {item.level}"))
                 continue
-            if level != expected:
-                problems.append(("regions.yaml", entry, f"level 应为 {expected}，实为 {level}"))
-                continue
-            region = RegionSpec(code, str(name), level, parent.code if parent else None)
-            regions[code] = region
-            heads = item.get("heads") or {}
-            emails = item.get("emails") or {}
-            for kind in item.get("departments") or []:
-                names = kinds.get(kind)
-                if not isinstance(names, dict) or level not in names:
-                    problems.append(
-                        ("regions.yaml", f"{entry}.departments", f"未知部门类型 {kind}")
-                    )
+            region = RegionSpec(item.code, item.name, item.level, parent.code if parent else None)
+            regions[item.code] = region
+            for kind in item.departments:
+                names = spec.department_kinds.get(kind)
+                if names is None or item.level not in names:
+                    problems.append((f, f"{entry}.departments", f"未知部门类型 {kind}"))
                     continue
-                dept_name = f"{name}{names[level]}"
-                departments[f"{code}-{kind}"] = DepartmentSpec(
-                    code=f"{code}-{kind}",
-                    name=dept_name,
+                name = f"{item.name}{names[item.level]}"
+                departments[f"{item.code}-{kind}"] = DepartmentSpec(
+                    code=f"{item.code}-{kind}",
+                    name=name,
                     kind=kind,
-                    region_code=code,
-                    head_name=str(heads.get(kind, f"{dept_name}负责人")),
-                    email=str(emails.get(kind, f"{kind}.{code}@gov.example.cn")),
+                    region_code=item.code,
+                    head_name=item.heads.get(kind, f"{name}负责人"),
+                    email=item.emails.get(kind, f"{kind}.{item.code}@gov.example.cn"),
                 )
-            walk(item.get("children") or [], region, f"{entry}.children")
+            walk(item.children, region, f"{entry}.children")
 
-    walk(data["regions"], None, "regions")
+    walk(spec.regions, None, "regions")
     if not any(r.level == "province" for r in regions.values()):
-        problems.append(("regions.yaml", "regions", "至少需要一个省级区划"))
+        problems.append((f, "regions", "至少需要一个省级区划"))
     return regions, departments
 
 
-def _categories(data: Any, problems: list) -> dict[str, list[str]]:
-    cats = data.get("categories") if isinstance(data, dict) else None
-    if not isinstance(cats, dict) or not cats:
-        problems.append(("categories.yaml", "categories", "需要非空映射：一级分类 → 二级分类列表"))
-        return {}
-    result = {}
-    for name, children in cats.items():
-        if not isinstance(children, list) or not all(isinstance(c, str) for c in children):
-            problems.append(("categories.yaml", f"categories.{name}", "二级分类必须是文字列表"))
-            continue
-        result[str(name)] = children
-    return result
-
-
-def _routing(data: Any, categories: dict, kinds: set[str], problems: list) -> Routing:
+def _routing(spec: RoutingFile, categories: dict, kinds: set[str],
+             problems: list[Problem]) -> Routing:
     f = "routing.yaml"
-    data = data if isinstance(data, dict) else {}
-    threshold = data.get("confidence_threshold")
-    if not isinstance(threshold, int | float) or isinstance(threshold, bool) or not (
-        0 <= threshold <= 1
-    ):
-        problems.append((f, "confidence_threshold", "必须是 0 到 1 之间的数"))
-        threshold = 1.0
-    reports_to = data.get("reports_to")
-    if reports_to not in kinds:
-        problems.append((f, "reports_to", f"未知部门类型 {reports_to}"))
-    mapping = data.get("category_department") or {}
-    for cat, kind in mapping.items():
+    if spec.reports_to not in kinds:
+        problems.append((f, "reports_to", f"未知部门类型 {spec.reports_to}"))
+    for cat, kind in spec.category_department.items():
         if cat not in categories:
             problems.append((f, f"category_department.{cat}", "未知分类"))
         if kind not in kinds:
             problems.append((f, f"category_department.{cat}", f"未知部门类型 {kind}"))
     for cat in categories:
-        if cat not in mapping:
+        if cat not in spec.category_department:
             problems.append((f, "category_department", f"分类 {cat} 没有对应部门"))
-    overrides = data.get("level_overrides") or {}
-    for level, items in overrides.items():
-        if level not in LEVELS or not isinstance(items, dict):
-            problems.append((f, f"level_overrides.{level}", "未知层级或格式错误"))
-            continue
+    for level, items in spec.level_overrides.items():
         for cat, kind in items.items():
             if cat not in categories or kind not in kinds:
                 problems.append((f, f"level_overrides.{level}.{cat}", "未知分类或部门类型"))
     rules = []
-    for i, rule in enumerate(data.get("keyword_rules") or []):
-        entry = f"keyword_rules[{i}]"
-        if not isinstance(rule, dict):
-            problems.append((f, entry, "必须是映射"))
-            continue
-        entry = f"{entry} ({rule.get('name', '?')})"
-        words = rule.get("any")
-        if not isinstance(words, list) or not words or not all(isinstance(w, str) and w
-                                                               for w in words):
-            problems.append((f, entry, "any 必须是非空关键词列表"))
-            continue
-        if rule.get("department") not in kinds:
-            problems.append((f, entry, f"未知部门类型 {rule.get('department')}"))
-            continue
-        if rule.get("category") is not None and rule["category"] not in categories:
-            problems.append((f, entry, f"未知分类 {rule['category']}"))
-            continue
-        rules.append(KeywordRule(str(rule.get("name", entry)), tuple(words),
-                                 rule["department"], rule.get("category")))
-    return Routing(float(threshold), str(reports_to), dict(mapping),
-                   {k: dict(v) for k, v in overrides.items() if isinstance(v, dict)},
+    for i, rule in enumerate(spec.keyword_rules):
+        entry = f"keyword_rules[{i}] ({rule.name})"
+        if rule.department not in kinds:
+            problems.append((f, entry, f"未知部门类型 {rule.department}"))
+        elif rule.category is not None and rule.category not in categories:
+            problems.append((f, entry, f"未知分类 {rule.category}"))
+        else:
+            rules.append(KeywordRule(rule.name, tuple(rule.words), rule.department,
+                                     rule.category))
+    return Routing(spec.confidence_threshold, spec.reports_to, dict(spec.category_department),
+                   {level: dict(items) for level, items in spec.level_overrides.items()},
                    tuple(rules))
+
+
+def _policies(spec: ClocksFile, label: str) -> Policies:
+    missing = [name for name in TYPE_LABELS if name not in spec.types]
+    if missing:
+        raise RulesError([(label, f"types.{name}", "缺少该诉求类型的时限") for name in missing])
+    return Policies(
+        {name: Policy(str(name), **spec.types[name].model_dump()) for name in TYPE_LABELS},
+        spec.ack_days, spec.rating_window_days,
+    )
+
+
+def _overrides(spec: CalendarFile, label: str) -> dict[dt.date, DayOverride]:
+    overrides: dict[dt.date, DayOverride] = {}
+    first_seen: dict[dt.date, str] = {}
+    problems = []
+    for i, entry in enumerate(spec.overrides):
+        name = f"overrides[{i}] ({entry.date.isoformat()})"
+        if entry.date in first_seen:
+            problems.append((label, name, f"日期重复，已见于 {first_seen[entry.date]}"))
+            continue
+        first_seen[entry.date] = name
+        overrides[entry.date] = DayOverride(entry.working, entry.reason)
+    if problems:
+        raise RulesError(problems)
+    return overrides
+
+
+def load_policies(path: str | Path) -> Policies:
+    """The reply policies of a clocks.yaml; RulesError naming file and entry when wrong."""
+    return _policies(_parse(Path(path), ClocksFile, str(path)), str(path))
+
+
+def load_calendar_overrides(path: str | Path) -> dict[dt.date, DayOverride]:
+    """The overrides of a calendar.yaml; RulesError naming file and entry when wrong."""
+    return _overrides(_parse(Path(path), CalendarFile, str(path)), str(path))
+
+
+def load_calendar(path: str | Path | None) -> WorkingCalendar:
+    """A calendar with the overrides and confirmed years of a calendar.yaml (None: none)."""
+    if path is None:
+        return WorkingCalendar()
+    spec = _parse(Path(path), CalendarFile, str(path))
+    return WorkingCalendar(_overrides(spec, str(path)), spec.confirmed_years)
 
 
 def rules_hash(rules_dir: Path) -> str:
@@ -232,34 +391,43 @@ def rules_hash(rules_dir: Path) -> str:
 
 
 def load_rules(rules_dir: str | Path) -> Rules:
-    """Read and validate every file; raise RulesError listing every problem found."""
+    """Read and check every file; raise RulesError listing every problem found."""
     rules_dir = Path(rules_dir)
-    problems: list[tuple[str, str, str]] = []
-    regions, departments = _regions(_read(rules_dir / "regions.yaml", problems), problems)
-    categories = _categories(_read(rules_dir / "categories.yaml", problems), problems)
-    kinds = {d.kind for d in departments.values()}
-    routing = _routing(_read(rules_dir / "routing.yaml", problems), categories, kinds, problems)
-    policies = calendar = None
-    try:
-        policies = load_policies(rules_dir / "clocks.yaml")
-    except RulesError as exc:
-        problems.extend(exc.problems)
-    try:
-        calendar_path = rules_dir / "calendar.yaml"
-        calendar = load_calendar(calendar_path if calendar_path.exists() else None)
-    except RulesError as exc:
-        problems.extend(exc.problems)
-    hot_topics = []
-    hot = _read(rules_dir / "hot_topics.yaml", []) if (rules_dir / "hot_topics.yaml").exists() \
-        else None
-    if hot is not None:
-        topics = hot.get("hot_topics") if isinstance(hot, dict) else None
-        if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
-            problems.append(("hot_topics.yaml", "hot_topics", "必须是文字列表"))
-        else:
-            hot_topics = topics
+    problems: list[Problem] = []
+
+    def attempt(build, *args):
+        try:
+            return build(*args)
+        except RulesError as exc:
+            problems.extend(exc.problems)
+            return None
+
+    def parse(name: str, model: type[M]) -> M | None:
+        return attempt(_parse, rules_dir / name, model, name)
+
+    regions_file = parse("regions.yaml", RegionsFile)
+    categories_file = parse("categories.yaml", CategoriesFile)
+    routing_file = parse("routing.yaml", RoutingFile)
+    clocks_file = parse("clocks.yaml", ClocksFile)
+    has_calendar = (rules_dir / "calendar.yaml").exists()
+    calendar_file = parse("calendar.yaml", CalendarFile) if has_calendar else CalendarFile()
+    has_hot = (rules_dir / "hot_topics.yaml").exists()
+    hot_file = parse("hot_topics.yaml", HotTopicsFile) if has_hot else HotTopicsFile()
+
+    regions, departments = _regions(regions_file, problems) if regions_file else ({}, {})
+    categories = {name: list(children) for name, children in categories_file.categories.items()} \
+        if categories_file else {}
+    routing = None
+    if routing_file and regions_file and categories_file:
+        kinds = {d.kind for d in departments.values()}
+        routing = _routing(routing_file, categories, kinds, problems)
+    policies = attempt(_policies, clocks_file, "clocks.yaml") if clocks_file else None
+    overrides = attempt(_overrides, calendar_file, "calendar.yaml") if calendar_file else None
     if problems:
-        raise RulesError(problems)
-    assert policies is not None and calendar is not None
+        order = {name: i for i, name in enumerate((*FILES, "hot_topics.yaml"))}
+        raise RulesError(sorted(problems, key=lambda problem: order[problem[0]]))
+    assert routing is not None and policies is not None and overrides is not None
+    assert calendar_file is not None and hot_file is not None
+    calendar = WorkingCalendar(overrides, calendar_file.confirmed_years)
     return Rules(regions, departments, categories, routing, policies, calendar,
-                 rules_hash(rules_dir), hot_topics)
+                 rules_hash(rules_dir), list(hot_file.hot_topics))

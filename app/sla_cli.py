@@ -17,10 +17,10 @@ from app.domain.clock import (
     compute_deadline,
     explain_zh,
     extend_deadline,
-    load_calendar,
     warn_at,
 )
-from app.domain.sla_policy import TYPE_LABELS, load_policies
+from app.domain.types import TYPE_LABELS
+from app.rules import load_calendar, load_policies
 from app.rules_error import RulesError
 
 DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "routing_rules"

@@ -33,7 +33,10 @@ def periodic_jobs(settings: Settings, rules: Any) -> list[PeriodicJob]:
     """
     from app.services.sweep import sweep
 
-    return [(SWEEP_SECONDS, sweep)]
+    async def sla_sweep():
+        return await sweep(policies=rules.policies)
+
+    return [(SWEEP_SECONDS, sla_sweep)]
 
 
 async def _run_job(job: Job) -> None:

@@ -33,13 +33,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
-import yaml
-
-from app.rules_error import RulesError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ONE_DAY = timedelta(days=1)
@@ -273,125 +269,3 @@ def explain_zh(deadline: Deadline) -> list[str]:
         else:
             lines.append(f"{info.date.isoformat()} {info.reason}{note} 跳过")
     return lines
-
-
-# --- routing_rules/calendar.yaml ---------------------------------------------------
-
-_TOP_KEYS = {"confirmed_years", "overrides"}
-_ENTRY_KEYS = {"date", "working", "reason"}
-
-
-class _DatesAsTextLoader(yaml.SafeLoader):
-    """Leaves dates as text so a bad one is reported with its entry, not as a YAML error."""
-
-
-_DatesAsTextLoader.add_constructor(
-    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
-)
-
-
-def _read_yaml(path: Path) -> object:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise RulesError([(str(path), "(file)", f"cannot read: {e.strerror or e}")]) from None
-    try:
-        return yaml.load(text, Loader=_DatesAsTextLoader)  # noqa: S506 (a SafeLoader)
-    except yaml.YAMLError as e:
-        raise RulesError([(str(path), "(file)", f"not valid YAML: {e}")]) from None
-
-
-def _parse_calendar(path: Path) -> tuple[dict[date, DayOverride], frozenset[int]]:
-    file = str(path)
-    data = _read_yaml(path)
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise RulesError([(file, "(file)", "expected a mapping with 'overrides'")])
-    problems: list[tuple[str, str, str]] = []
-    for key in sorted(set(map(str, data)) - _TOP_KEYS):
-        problems.append((file, key, f"unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})"))
-
-    years = data.get("confirmed_years")
-    if years is None:
-        years = []
-    confirmed: set[int] = set()
-    if not isinstance(years, list):
-        problems.append((file, "confirmed_years", "expected a list of years"))
-    else:
-        for y in years:
-            if isinstance(y, bool) or not isinstance(y, int) or not 1900 <= y <= 9998:
-                problems.append((file, f"confirmed_years: {y!r}", "expected a year like 2027"))
-            else:
-                confirmed.add(y)
-
-    entries = data.get("overrides")
-    if entries is None:
-        entries = []
-    overrides: dict[date, DayOverride] = {}
-    first_seen: dict[date, str] = {}
-    if not isinstance(entries, list):
-        problems.append((file, "overrides", "expected a list of {date, working, reason}"))
-        entries = []
-    for i, entry in enumerate(entries):
-        name = f"overrides[{i}]"
-        if not isinstance(entry, dict):
-            problems.append((file, name, "expected a mapping with date, working, reason"))
-            continue
-        raw = entry.get("date")
-        d = _as_date(raw)
-        if d is not None:
-            name = f"overrides[{i}] ({d.isoformat()})"
-        elif raw is not None:
-            name = f"overrides[{i}] ({raw})"
-        for key in sorted(set(map(str, entry)) - _ENTRY_KEYS):
-            problems.append((file, name, f"unknown key {key!r}"))
-        if raw is None:
-            problems.append((file, name, "missing date"))
-        elif d is None:
-            problems.append((file, name, f"bad date {raw!r}: expected YYYY-MM-DD"))
-        working = entry.get("working")
-        if "working" not in entry:
-            problems.append((file, name, "missing working (true or false)"))
-        elif not isinstance(working, bool):
-            problems.append((file, name, f"working must be true or false, got {working!r}"))
-        reason = entry.get("reason")
-        if reason is None or (isinstance(reason, str) and not reason.strip()):
-            problems.append((file, name, "missing reason"))
-        elif not isinstance(reason, str):
-            problems.append((file, name, f"reason must be text, got {reason!r}"))
-        valid = isinstance(working, bool) and isinstance(reason, str) and reason.strip()
-        if d is not None and d in first_seen:
-            problems.append((file, name, f"duplicate date, already in {first_seen[d]}"))
-        elif d is not None and valid:
-            first_seen[d] = name
-            overrides[d] = DayOverride(working, reason.strip())
-    if problems:
-        raise RulesError(problems)
-    return overrides, frozenset(confirmed)
-
-
-def _as_date(raw: object) -> date | None:
-    if isinstance(raw, datetime):
-        return None
-    if isinstance(raw, date):
-        return raw
-    if isinstance(raw, str):
-        try:
-            return date.fromisoformat(raw.strip())
-        except ValueError:
-            return None
-    return None
-
-
-def load_calendar_overrides(path: str | Path) -> dict[date, DayOverride]:
-    """The overrides in a calendar.yaml; RulesError naming file and entry when wrong."""
-    return _parse_calendar(Path(path))[0]
-
-
-def load_calendar(path: str | Path | None) -> WorkingCalendar:
-    """A calendar with the overrides and confirmed years of a calendar.yaml (None: none)."""
-    if path is None:
-        return WorkingCalendar()
-    overrides, confirmed = _parse_calendar(Path(path))
-    return WorkingCalendar(overrides, confirmed)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.domain.rules import Rules
 from app.domain.types import AppealType
-from app.rules import Rules
 
 
 @dataclass(frozen=True)

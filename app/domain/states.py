@@ -1,8 +1,17 @@
-"""The appeal state machine: one explicit table of (state, event) -> next state."""
+"""The appeal state machine: one explicit table of (state, event) -> next state, the named
+groups of states everything else asks for, and which events each role may cause.
+
+Overdue has one meaning (DESIGN.md): open, not awaiting the resident, and past its reply
+deadline. So an appeal counts as overdue when its status is in COUNTS_AS_OVERDUE and its
+reply_due_at is before now; time spent awaiting the resident's information does not count,
+time in triage does (the resident is waiting).
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from app.domain.types import Role
 
 
 class Status(StrEnum):
@@ -17,6 +26,7 @@ class Status(StrEnum):
 
 
 class Event(StrEnum):
+    SUBMIT = "submitted"  # the appeal's first event: it is created, not moved
     ROUTE_CONFIDENT = "route_confident"
     ROUTE_UNSURE = "route_unsure"
     ROUTE_MANUAL = "route_manual"
@@ -27,6 +37,7 @@ class Event(StrEnum):
     REPLY = "reply"
     RATE_OK = "rate_ok"
     RATE_UNSATISFIED = "rate_unsatisfied"
+    RATE_UNSATISFIED_FINAL = "rate_unsatisfied_final"
     LAPSE = "lapse"
     REJECT = "reject"
     # Events that record something without moving the appeal.
@@ -57,21 +68,32 @@ TRANSITIONS: dict[tuple[Status, Event], Status] = {
     (S.REPLIED, E.RATE_OK): S.CLOSED,
     (S.REPLIED, E.LAPSE): S.CLOSED,
     (S.REPLIED, E.RATE_UNSATISFIED): S.ACCEPTED,
+    (S.REPLIED, E.RATE_UNSATISFIED_FINAL): S.CLOSED,
 }
 
+# Every status is in exactly one of OPEN, AWAITING_RATING and FINISHED.
 OPEN = frozenset({S.SUBMITTED, S.TRIAGE, S.ASSIGNED, S.ACCEPTED, S.AWAITING_INFO})
-FINISHED = frozenset({S.REPLIED, S.CLOSED, S.REJECTED})
-# Supervision and notes may be recorded on any appeal that is not finished for good.
-_IN_HAND = frozenset({S.ASSIGNED, S.ACCEPTED, S.AWAITING_INFO})
+AWAITING_RATING = frozenset({S.REPLIED})
+FINISHED = frozenset({S.CLOSED, S.REJECTED})
+# Open and assigned to a department: the department's queue.
+WITH_DEPARTMENT = frozenset({S.ASSIGNED, S.ACCEPTED, S.AWAITING_INFO})
+AWAITING_RESIDENT = frozenset({S.AWAITING_INFO})
+# Open and the reply clock is running: triage counts, waiting for the resident does not.
+CLOCK_RUNNING = OPEN - AWAITING_RESIDENT
+COUNTS_AS_OVERDUE = CLOCK_RUNNING
+# Answered at least once: a reply exists (training data, reply statistics).
+ANSWERED = AWAITING_RATING | {S.CLOSED}
+
 _STAY_EVENTS = {
-    E.SUPERVISE: OPEN | {S.REPLIED},
+    # Supervision may be ordered on anything not finished for good; notes on anything.
+    E.SUPERVISE: OPEN | AWAITING_RATING,
     E.NOTE: frozenset(Status),
-    E.EXTENSION_REQUEST: _IN_HAND,
-    E.EXTENSION_GRANT: _IN_HAND,
-    E.EXTENSION_REFUSE: _IN_HAND,
+    E.EXTENSION_REQUEST: WITH_DEPARTMENT,
+    E.EXTENSION_GRANT: WITH_DEPARTMENT,
+    E.EXTENSION_REFUSE: WITH_DEPARTMENT,
     E.DEADLINE_MOVED: OPEN,
-    E.SLA_WARNING: OPEN,
-    E.SLA_OVERDUE: OPEN,
+    E.SLA_WARNING: CLOCK_RUNNING,
+    E.SLA_OVERDUE: COUNTS_AS_OVERDUE,
 }
 for _event, _states in _STAY_EVENTS.items():
     for _state in _states:
@@ -89,6 +111,7 @@ STATUS_LABELS = {
 }
 
 EVENT_LABELS = {
+    E.SUBMIT: "提交诉求",
     E.ROUTE_CONFIDENT: "自动分派",
     E.ROUTE_UNSURE: "转人工分派",
     E.ROUTE_MANUAL: "人工分派",
@@ -99,6 +122,7 @@ EVENT_LABELS = {
     E.REPLY: "答复",
     E.RATE_OK: "群众评价满意",
     E.RATE_UNSATISFIED: "群众不满意，重新办理",
+    E.RATE_UNSATISFIED_FINAL: "群众再次不满意，办结",
     E.LAPSE: "评价期满自动办结",
     E.REJECT: "不予受理",
     E.SUPERVISE: "督办",
@@ -110,6 +134,34 @@ EVENT_LABELS = {
     E.SLA_WARNING: "临近期限提醒",
     E.SLA_OVERDUE: "超期",
 }
+
+
+# Who causes which event; the rest (first route, lapse, deadline moves, SLA marks) is the
+# system's. The order is the order of the buttons.
+ROLE_EVENTS: dict[Role, tuple[Event, ...]] = {
+    Role.RESIDENT: (E.INFO_SUPPLIED, E.RATE_OK, E.RATE_UNSATISFIED, E.RATE_UNSATISFIED_FINAL),
+    Role.DISPATCHER: (E.ROUTE_MANUAL, E.REJECT, E.EXTENSION_GRANT, E.EXTENSION_REFUSE),
+    Role.HANDLER: (E.ACKNOWLEDGE, E.REPLY, E.ASK_INFO, E.EXTENSION_REQUEST, E.RETURN),
+    Role.INSPECTOR: (E.SUPERVISE, E.EXTENSION_GRANT, E.EXTENSION_REFUSE),
+    Role.ADMIN: (),
+}
+
+
+def allowed_events(status: Status | str, role: Role | str, *,
+                   redo_used: bool = False) -> list[Event]:
+    """The events `role` may cause on an appeal in `status`: the buttons it sees.
+
+    A resident's 不满意 asks for a redo only once; with `redo_used` it closes the appeal.
+    """
+    status = Status(status)
+    chosen = [e for e in ROLE_EVENTS[Role(role)] if (status, e) in TRANSITIONS]
+    skip = E.RATE_UNSATISFIED if redo_used else E.RATE_UNSATISFIED_FINAL
+    return [e for e in chosen if e is not skip]
+
+
+def counts_as_overdue(status: Status | str, reply_due_at, now) -> bool:
+    return Status(status) in COUNTS_AS_OVERDUE and reply_due_at is not None \
+        and reply_due_at < now
 
 
 class IllegalTransition(Exception):

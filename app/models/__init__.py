@@ -1,5 +1,12 @@
 from app.models.accounts import Account, LoginThrottle, OneTimeToken, WebSession
-from app.models.appeals import Appeal, AppealEvent, LabelledExample, SweepMark, TrackingCounter
+from app.models.appeals import (
+    Appeal,
+    AppealEvent,
+    AppealReply,
+    LabelledExample,
+    SweepMark,
+    TrackingCounter,
+)
 from app.models.geography import Category, Department, Region
 from app.models.outbox import OutboxAttempt, OutboxMessage
 
@@ -7,6 +14,7 @@ __all__ = [
     "Account",
     "Appeal",
     "AppealEvent",
+    "AppealReply",
     "Category",
     "Department",
     "LabelledExample",

@@ -57,9 +57,19 @@ class Appeal(Model):
         table = "appeal"
         indexes = (
             Index(fields=("status", "reply_due_at")),
-            Index(fields=("department_id", "status", "reply_due_at")),
+            # The department's queue; named_unit_id at the end makes its count index-only.
+            Index(fields=("department_id", "status", "reply_due_at", "id", "named_unit_id")),
             Index(fields=("sla_state", "warn_at")),
             Index(fields=("status", "ack_due_at")),
+            Index(fields=("status", "replied_at")),  # the sweep's rating lapse
+            # Lists newest first (app.services.lists): one per filter, then the sort key
+            # (submitted_at's own index serves the unfiltered list; ties on it are rare).
+            Index(fields=("status", "submitted_at", "id")),
+            Index(fields=("type", "submitted_at", "id")),
+            Index(fields=("department_id", "submitted_at", "id")),
+            Index(fields=("category_id", "submitted_at", "id")),
+            Index(fields=("region_id", "submitted_at", "id")),
+            Index(fields=("resident_id", "submitted_at", "id")),
         )
 
 
@@ -92,6 +102,29 @@ class AppealEvent(Model):
             Index(fields=("appeal_id", "id")),
             Index(fields=("kind", "department_id")),
         )
+
+
+class AppealReply(Model):
+    # Every reply a department gave, kept: a redo adds a round, it never overwrites one.
+
+    id = fields.BigIntField(primary_key=True)
+    appeal = fields.ForeignKeyField(
+        "minsheng.Appeal", related_name="replies", on_delete=fields.RESTRICT
+    )
+    round = fields.SmallIntField()  # 1 for the first reply, 2 after a redo
+    text = fields.TextField()
+    at = UtcDatetimeField()
+    actor = fields.ForeignKeyField(
+        "minsheng.Account", related_name="replies", null=True, on_delete=fields.RESTRICT
+    )
+    actor_label = fields.CharField(max_length=80)
+    department = fields.ForeignKeyField(
+        "minsheng.Department", related_name="replies", null=True, on_delete=fields.RESTRICT
+    )
+
+    class Meta:
+        table = "appeal_reply"
+        unique_together = (("appeal", "round"),)
 
 
 class TrackingCounter(Model):

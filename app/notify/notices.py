@@ -80,14 +80,25 @@ async def appeal_received(appeal: Appeal) -> bool:
     )
 
 
-async def appeal_replied(appeal: Appeal) -> bool:
-    """"Your appeal was answered", with the reply."""
+async def appeal_replied(appeal: Appeal, *, redo_available: bool = True) -> bool:
+    """"Your appeal was answered", with the reply; a 不满意 asks for a redo only if
+    `redo_available` (the redo was not used yet)."""
     to = await _resident_address(appeal)
     return await _to_resident(
         "replied", "replied", to,
         name=appeal.contact_name, tracking_number=appeal.tracking_number, title=appeal.title,
         department=await _department_name(appeal), reply=appeal.reply_text,
-        replied_at=appeal.replied_at, track_url=track_url(),
+        replied_at=appeal.replied_at, track_url=track_url(), redo_available=redo_available,
+    )
+
+
+async def appeal_rejected(appeal: Appeal, reason: str, explanation: str) -> bool:
+    """"Your appeal was not accepted" (不予受理), with the reason the resident may read."""
+    to = await _resident_address(appeal)
+    return await _to_resident(
+        "rejected", "rejected", to,
+        name=appeal.contact_name, tracking_number=appeal.tracking_number, title=appeal.title,
+        reason=reason, explanation=explanation, track_url=track_url(),
     )
 
 

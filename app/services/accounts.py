@@ -8,9 +8,12 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from tortoise.transactions import in_transaction
 
 from app.domain.types import Role
 from app.models import Account, Appeal, Department, WebSession
+from app.schemas.limits import PASSWORD_MIN
+from app.services import throttle
 from app.services.errors import ServiceError
 from app.services.secrets import hash_token, token_matches
 from app.services.workflow import now_utc
@@ -19,7 +22,6 @@ HASHER = PasswordHasher()  # argon2id with the library's current recommended cos
 _DUMMY_HASH = HASHER.hash("minsheng-dummy-password")
 SESSION_LIFETIME = timedelta(hours=12)
 TRACKING_LIFETIME = timedelta(hours=2)
-PASSWORD_MIN = 10
 
 
 async def hash_password(password: str) -> str:
@@ -52,9 +54,36 @@ async def create_account(username: str, password: str, role: Role, *, display_na
                                 department=department, email=email)
 
 
-async def set_password(account: Account, password: str) -> None:
+async def set_password(account: Account, password: str, *, keep: str | None = None) -> None:
+    """A new password ends every session of the account but `keep` (the session token of
+    the person changing it, if they are logged in)."""
+    if len(password) < PASSWORD_MIN:
+        raise ServiceError(f"密码至少 {PASSWORD_MIN} 位。", "password")
     account.password_hash = await hash_password(password)
-    await account.save(update_fields=["password_hash"])
+    async with in_transaction():
+        await account.save(update_fields=["password_hash"])
+        await end_sessions(account=account, keep=keep)
+        await throttle.forget(throttle.account_name(account.username))
+
+
+async def deactivate(account: Account) -> None:
+    """A disabled account is logged out everywhere at once."""
+    account.is_active = False
+    async with in_transaction():
+        await account.save(update_fields=["is_active"])
+        await end_sessions(account=account)
+
+
+async def end_sessions(*, account: Account | None = None, appeal: Appeal | None = None,
+                       keep: str | None = None) -> int:
+    """End every session of the account (or tracking session of the appeal) but `keep`."""
+    if (account is None) == (appeal is None):
+        raise ValueError("end the sessions of one account or of one appeal")
+    sessions = WebSession.filter(account_id=account.id) if account is not None \
+        else WebSession.filter(appeal_id=appeal.id)
+    if keep:
+        sessions = sessions.exclude(token_hash=hash_token(keep))
+    return await sessions.delete()
 
 
 async def authenticate(username: str, password: str) -> Account | None:
@@ -95,23 +124,27 @@ async def close_session(token: str | None) -> None:
 
 
 async def authenticate_throttled(username: str, password: str) -> Account | None:
-    """authenticate, behind the per-name back-off (raises residents.LoginLocked)."""
-    from app.services import residents
-
-    await residents.check_throttle(username)
-    account = await authenticate(username, password)
-    if account is None:
-        await residents.record_failure(username)
-    else:
-        await residents.record_success(username)
-    return account
+    """authenticate, behind the login back-off (raises throttle.LoginLocked)."""
+    return await throttle.attempt([throttle.account_name(username)],
+                                  lambda: authenticate(username, password))
 
 
 async def authenticate_tracking_throttled(username: str, password: str) -> Appeal | None:
-    from app.services import residents
+    return await throttle.attempt([throttle.tracking_name(username)],
+                                  lambda: authenticate_tracking(username, password))
 
-    await residents.check_throttle(f"track:{username.strip().lower()}")
-    appeal = await authenticate_tracking(username, password)
-    if appeal is None:
-        await residents.record_failure(f"track:{username.strip().lower()}")
-    return appeal
+
+async def authenticate_basic(username: str, password: str) -> Account | Appeal | None:
+    """HTTP Basic on the API: tracking credentials or an account's, behind the same
+    back-off as the login forms. A failure counts under both names, so whichever door a
+    guesser uses, the real login behind that name is the one that gets locked."""
+    names = throttle.tracking_name(username), throttle.account_name(username)
+    await throttle.check(*names)
+    found: Account | Appeal | None = await authenticate_tracking(username, password)
+    if found is None:
+        found = await authenticate(username, password)
+    if found is None:
+        await throttle.failed(*names)
+    else:
+        await throttle.forget(names[0] if isinstance(found, Appeal) else names[1])
+    return found

@@ -1,34 +1,17 @@
 """The classifier process: reads texts on stdin, writes top categories on stdout.
 
 Started by app.services.predictor with `python -m app.services.classifier_process MODEL_DIR
-SEED_CACHE RECHECK`. Each message either way is a 4-byte big-endian length and a pickle:
-(text, k) in, ("ok", (candidates, version)) or ("error", message) out, answers in the order
-of the questions. It exits when its stdin closes, so it never outlives the server.
+SEED_CACHE RECHECK`; the messages are framed as app.services.pipe_protocol says. It exits
+when its stdin closes, so it never outlives the server.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import sys
 from pathlib import Path
-from typing import BinaryIO
 
-
-def read_message(stream: BinaryIO):
-    head = stream.read(4)
-    if len(head) < 4:
-        return None
-    size = int.from_bytes(head, "big")
-    body = stream.read(size)
-    if len(body) < size:
-        return None
-    return pickle.loads(body)  # noqa: S301 - our own parent process wrote it
-
-
-def frame(value) -> bytes:
-    body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    return len(body).to_bytes(4, "big") + body
+from app.services.pipe_protocol import frame, read_message
 
 
 def main(argv: list[str]) -> int:

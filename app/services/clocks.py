@@ -3,20 +3,22 @@ and recomputing after the calendar changed."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 
 from tortoise.transactions import in_transaction
 
+from app.domain.clock import SHANGHAI, to_local
 from app.domain.deadlines import ClockFacts, ReplyClock, pauses_from_events, reply_clock
-from app.domain.states import Event, Status
+from app.domain.states import AWAITING_RESIDENT, CLOCK_RUNNING, Event
 from app.models import Appeal, AppealEvent
 from app.notify import notices
 from app.rules import Rules
+from app.schemas.limits import INFO_MAX
 from app.services.errors import ServiceError
 from app.services.workflow import RESIDENT, SYSTEM, Actor, now_utc, transition
 
 RATINGS = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
-TEXT_MAX = 2000
+TEXT_MAX = INFO_MAX
 
 
 async def _pauses(appeal: Appeal, extra: tuple[datetime, datetime] | None = None) -> list:
@@ -64,7 +66,7 @@ async def supply_info(rules: Rules, appeal: Appeal, text: str) -> Appeal:
     text = _text(text, "info", "补充内容", 5)
     at = now_utc()
     asked = await AppealEvent.filter(appeal_id=appeal.id, kind="ask_info").order_by("-id").first()
-    if appeal.status != Status.AWAITING_INFO or asked is None:
+    if appeal.status not in AWAITING_RESIDENT or asked is None:
         raise ServiceError("该诉求目前不需要补充材料。", "info", "illegal_transition")
     clock = await clock_for(rules, appeal, extra_pause=(asked.at, at))
     return await transition(
@@ -113,17 +115,38 @@ async def decide_extension(rules: Rules, appeal: Appeal, actor: Actor, grant: bo
     )
 
 
+def _local_midnight(day) -> datetime:
+    return datetime.combine(day, time(0), SHANGHAI).astimezone(UTC)
+
+
+def rating_closes_at(replied_at: datetime, days: int) -> datetime:
+    """A reply given on (local) day D may be rated until the end of calendar day D + days."""
+    return _local_midnight(to_local(replied_at).date() + timedelta(days=days + 1))
+
+
+def rating_cutoff(now: datetime, days: int) -> datetime:
+    """Appeals replied before this instant have had their whole rating window by `now`:
+    replied_at < rating_cutoff(now, days) exactly when now >= rating_closes_at(replied_at)."""
+    return _local_midnight(to_local(now).date() - timedelta(days=days))
+
+
+async def redo_used(appeal: Appeal) -> bool:
+    """不满意 asks for one redo; once it was used, the next 不满意 closes the appeal."""
+    return await AppealEvent.exists(appeal_id=appeal.id, kind=Event.RATE_UNSATISFIED.value)
+
+
 async def rate(rules: Rules, appeal: Appeal, rating: str, reason: str = "") -> Appeal:
-    """满意 / 基本满意 close the appeal; 不满意 reopens it once with a fresh window."""
+    """满意 / 基本满意 close the appeal; 不满意 reopens it once with a fresh window, and a
+    second 不满意 closes it, recorded as such."""
     if rating not in RATINGS:
         raise ServiceError("请选择满意、基本满意或不满意。", "rating")
     if rating != "unsatisfied":
         return await transition(appeal, Event.RATE_OK, RESIDENT, note=RATINGS[rating],
                                 changes={"rating": rating, "closed_at": now_utc()})
     reason = _text(reason, "reason", "不满意的理由", 5)
-    redone = await AppealEvent.exists(appeal_id=appeal.id, kind=Event.RATE_UNSATISFIED.value)
-    if redone:
-        return await transition(appeal, Event.RATE_OK, RESIDENT, note=f"不满意：{reason}",
+    if await redo_used(appeal):
+        return await transition(appeal, Event.RATE_UNSATISFIED_FINAL, RESIDENT,
+                                note=f"再次不满意：{reason}",
                                 changes={"rating": rating, "closed_at": now_utc()})
     at = now_utc()
     facts = ClockFacts(appeal.type, at)
@@ -156,10 +179,8 @@ async def recompute_all(rules: Rules, batch: int = 500) -> tuple[int, int]:
     seen = moved = 0
     last_id = 0
     while True:
-        appeals = await Appeal.filter(
-            id__gt=last_id,
-            status__in=[Status.SUBMITTED, Status.TRIAGE, Status.ASSIGNED, Status.ACCEPTED],
-        ).order_by("id").limit(batch)
+        appeals = await Appeal.filter(id__gt=last_id, status__in=sorted(CLOCK_RUNNING)) \
+            .order_by("id").limit(batch)
         if not appeals:
             return seen, moved
         for appeal in appeals:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,18 +20,12 @@ from app.models import Appeal, AppealEvent
 from app.models.rows import insert_values, mark_saved, new_row
 from app.notify import notices, outbox
 from app.rules import Rules
+from app.schemas import appeals as schemas
+from app.schemas.base import parse
 from app.services import predictor, routing
-from app.services.errors import ValidationFailed
 from app.services.reference import reference_ids
 from app.services.secrets import generate_password, generate_username, hash_token
 from app.services.workflow import RESIDENT, SYSTEM, now_utc
-
-TITLE_MAX = 100
-BODY_MIN, BODY_MAX = 10, 5000
-PHONE_RE = re.compile(r"^\+?[0-9][0-9\- ]{5,19}$")
-EMAIL_RE = re.compile(r"^(?=.{3,254}$)[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,60}$")
-FIELDS = ("type", "category", "region", "title", "body", "contact_name", "contact_phone",
-          "contact_email", "public", "named_unit")
 
 
 @dataclass
@@ -56,56 +50,14 @@ class Receipt:
     department_name: str | None = None
 
 
-def _text(raw: dict[str, Any], key: str) -> str:
-    value = raw.get(key)
-    return "" if value is None else str(value).strip()
-
-
-def validate(raw: dict[str, Any], rules: Rules) -> Submission:
-    """Check a submission; collect every problem as field → Chinese message."""
-    errors: dict[str, str] = {}
-    type_ = _text(raw, "type")
-    if type_ not in AppealType.__members__.values():
-        errors["type"] = "请选择诉求类型（咨询、求助、投诉、举报、建议或评议）。"
-    region = _text(raw, "region")
-    if region not in rules.regions:
-        errors["region"] = "请选择所在地区。"
-    category = _text(raw, "category") or None
-    if category is not None and category not in rules.categories:
-        errors["category"] = "所选分类不存在，请重新选择或留空由系统判断。"
-    title = _text(raw, "title")
-    if not title:
-        errors["title"] = "请填写标题。"
-    elif len(title) > TITLE_MAX:
-        errors["title"] = f"标题不能超过 {TITLE_MAX} 个字。"
-    body = _text(raw, "body")
-    if len(body) < BODY_MIN:
-        errors["body"] = f"请把情况写清楚，内容至少 {BODY_MIN} 个字。"
-    elif len(body) > BODY_MAX:
-        errors["body"] = f"内容不能超过 {BODY_MAX} 个字，请精简或分次提交。"
-    name = _text(raw, "contact_name")
-    if len(name) > 50:
-        errors["contact_name"] = "姓名不能超过 50 个字。"
-    phone = _text(raw, "contact_phone")
-    if phone and not PHONE_RE.match(phone):
-        errors["contact_phone"] = "电话号码格式不正确。"
-    email = _text(raw, "contact_email")
-    if email and not EMAIL_RE.match(email):
-        errors["contact_email"] = "电子邮箱格式不正确。"
-    if not phone and not email:
-        errors.setdefault("contact_phone", "请至少留下电话或电子邮箱，以便联系您。")
-    public = raw.get("public")
-    public_flag = public in (True, "1", "on", "true", "yes")
-    named_unit = _text(raw, "named_unit") or None
-    if type_ == AppealType.REPORT:
-        if named_unit is None or named_unit not in rules.departments:
-            errors["named_unit"] = "举报须选择被举报的单位。"
-    else:
-        named_unit = None
-    if errors:
-        raise ValidationFailed(errors)
-    return Submission(type_, region, title, body, category, name, phone, email, public_flag,
-                      named_unit)
+def validate(raw: Mapping[str, Any], rules: Rules, *, strict: bool = False,
+             model: type[schemas.Submission] = schemas.Submission) -> Submission:
+    """Check a submission in one pass; every problem is named as field → Chinese message
+    (`InputError`). `strict` for JSON bodies; `model` for a channel of its own."""
+    sub = parse(model, raw, strict=strict, context={"rules": rules})
+    return Submission(sub.type, sub.region, sub.title, sub.body, sub.category,
+                      sub.contact_name or "", sub.contact_phone or "", sub.contact_email or "",
+                      sub.public, sub.named_unit)
 
 
 async def _reserve_numbers(conn, day: str, count: int) -> int:

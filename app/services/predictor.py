@@ -10,14 +10,13 @@ and the vectorisers are pure Python and hold the GIL, so in a thread they still 
 loop, and every request waits its turn for the interpreter. In another process they run on
 another core, and the loop only sends a text and reads back three categories. With 0, or if
 that process dies, classification runs in a thread of the app's own process. The process
-speaks over pipes (app.services.classifier_process), so no helper threads share the GIL.
+speaks over pipes (app.services.pipe_protocol), so no helper threads share the GIL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import pickle
 import sys
 import time
 from collections import deque
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from app.domain.routing import Candidate
+from app.services.pipe_protocol import frame, read_message_async
 
 log = logging.getLogger("minsheng.classifier")
 RECHECK = 10.0
@@ -96,8 +96,6 @@ class _Worker:
         self.reader = asyncio.get_running_loop().create_task(self._read_answers())
 
     async def ask(self, text: str, k: int) -> tuple[list[Candidate], str | None]:
-        from app.services.classifier_process import frame
-
         if not self.alive:
             raise ClassifierGone("classifier process has exited")
         answer = asyncio.get_running_loop().create_future()
@@ -122,8 +120,7 @@ class _Worker:
         stdout = self.process.stdout
         try:
             while True:
-                head = await stdout.readexactly(4)
-                status, value = pickle.loads(await stdout.readexactly(int.from_bytes(head, "big")))  # noqa: S301
+                status, value = await read_message_async(stdout)
                 answer = self.waiting.popleft()
                 if answer.done():  # the request was cancelled meanwhile
                     continue

@@ -1,4 +1,5 @@
-"""The SLA sweep: mark appeals due soon and overdue, and queue their notices, exactly once.
+"""The SLA sweep: mark appeals due soon and overdue, and queue their notices, exactly once;
+close replied appeals whose rating window has passed (评价期满自动办结), exactly once.
 
 Work is taken in batches of rows locked with SKIP LOCKED on PostgreSQL (SQLite serialises
 writers), and only rows still unmarked qualify, so two sweeps running at once split the work
@@ -14,15 +15,27 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.domain.clock import to_local
-from app.domain.states import Event, Status
+from app.domain.sla_policy import RATING_WINDOW_DAYS, Policies
+from app.domain.states import (
+    AWAITING_RATING,
+    CLOCK_RUNNING,
+    COUNTS_AS_OVERDUE,
+    WITH_DEPARTMENT,
+    Event,
+    Status,
+)
 from app.domain.types import Role
 from app.models import Account, Appeal, Department, SweepMark
 from app.notify import notices, outbox
-from app.services.workflow import SYSTEM, now_utc, record_many
+from app.services.clocks import rating_cutoff
+from app.services.errors import Conflict
+from app.services.workflow import SYSTEM, now_utc, record_many, transition_many
 
 BATCH = 500
-IN_HAND = [Status.ASSIGNED, Status.ACCEPTED]
-RUNNING = [Status.SUBMITTED, Status.TRIAGE, Status.ASSIGNED, Status.ACCEPTED]
+# The department is warned while it holds the appeal and its clock runs.
+WARNABLE = sorted(WITH_DEPARTMENT & CLOCK_RUNNING)
+OVERDUE = sorted(COUNTS_AS_OVERDUE)
+REPLIED = sorted(AWAITING_RATING)
 DIGEST_AFTER = time(8, 0)  # local time
 KINDS = {
     # kind: (event, note, dedupe prefix)
@@ -39,6 +52,7 @@ class SweepReport:
     ack_late: int = 0
     digests: int = 0
     notices: int = 0
+    lapsed: int = 0  # closed because the resident did not rate in time
 
 
 class _Recipients:
@@ -75,10 +89,10 @@ async def _role(role: Role) -> list:
 
 def _query(kind: str, now: datetime):
     if kind == "warning":
-        return Appeal.filter(status__in=IN_HAND, sla_state="ok", warn_at__lte=now,
+        return Appeal.filter(status__in=WARNABLE, sla_state="ok", warn_at__lte=now,
                              reply_due_at__gte=now)
     if kind == "overdue":
-        return Appeal.filter(status__in=RUNNING, sla_state__in=["ok", "warning"],
+        return Appeal.filter(status__in=OVERDUE, sla_state__in=["ok", "warning"],
                              reply_due_at__lt=now)
     return Appeal.filter(status=Status.ASSIGNED, ack_late=False, ack_due_at__lt=now)
 
@@ -116,10 +130,10 @@ async def _digests(now: datetime, report: SweepReport) -> None:
         async with in_transaction():
             await SweepMark.create(key=f"digest:{day.isoformat()}", at=now)
             departments = await Department.filter(
-                active=True, appeals__status__in=RUNNING,
+                active=True, appeals__status__in=OVERDUE,
                 appeals__sla_state__in=["warning", "overdue"]).distinct()
             for department in departments:
-                base = Appeal.filter(department_id=department.id, status__in=RUNNING)
+                base = Appeal.filter(department_id=department.id, status__in=OVERDUE)
                 soon = await base.filter(sla_state="warning").order_by("reply_due_at").limit(50)
                 late = await base.filter(sla_state="overdue").order_by("reply_due_at").limit(50)
                 report.notices += await notices.daily_digest(department, soon, late, day)
@@ -128,11 +142,40 @@ async def _digests(now: datetime, report: SweepReport) -> None:
         return  # another sweep already did today's digests
 
 
-async def sweep(now: datetime | None = None) -> SweepReport:
+async def _lapse_batch(now: datetime, days: int, report: SweepReport) -> int:
+    """One transaction: close a batch of replied appeals left unrated for `days` days.
+
+    Only rows still replied qualify and the update is conditional on that, so an appeal
+    rated meanwhile stays as rated and two sweeps close each appeal once."""
+    async with in_transaction():
+        appeals = await Appeal.filter(status__in=REPLIED, replied_at__lt=rating_cutoff(now, days)) \
+            .order_by("id").limit(BATCH).select_for_update(skip_locked=True)
+        await transition_many(appeals, Event.LAPSE, SYSTEM, at=now,
+                              note=f"答复后 {days} 日内群众未评价，自动办结",
+                              changes={"closed_at": now})
+    report.lapsed += len(appeals)
+    return len(appeals)
+
+
+async def _lapse(now: datetime, days: int, report: SweepReport) -> None:
+    conflicts = 0
+    while conflicts < 3:
+        try:
+            if await _lapse_batch(now, days, report) < BATCH:
+                return
+        except Conflict:
+            conflicts += 1  # another sweep or a rating got there first: look again
+
+
+async def sweep(now: datetime | None = None, *, policies: Policies | None = None) -> SweepReport:
+    """Everything due as of `now` (default: this instant), with the rating window of
+    `policies` (default: RATING_WINDOW_DAYS)."""
     now = now or now_utc()
     report, people = SweepReport(), _Recipients()
     for kind in ("overdue", "warning", "ack_late"):
         while await _mark_batch(kind, now, people, report) == BATCH:
             pass
+    days = policies.rating_window_days if policies is not None else RATING_WINDOW_DAYS
+    await _lapse(now, days, report)
     await _digests(now, report)
     return report

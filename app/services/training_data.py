@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tortoise.expressions import Subquery
 
+from app.domain.states import ANSWERED
 from app.models import Appeal, AppealEvent, LabelledExample
 
 
@@ -18,7 +19,7 @@ async def database_examples() -> list[tuple[str, str]]:
         texts = await Appeal.filter(id__in=list(corrected)).values_list("id", "title", "body")
         examples += [(f"{title}\n{body}", corrected[i]) for i, title, body in texts]
     returned = Subquery(AppealEvent.filter(kind="return").values("appeal_id"))
-    answered = await Appeal.filter(status__in=["replied", "closed"], category_id__not_isnull=True)\
+    answered = await Appeal.filter(status__in=sorted(ANSWERED), category_id__not_isnull=True)\
         .exclude(id__in=returned).exclude(id__in=list(corrected)) \
         .values_list("title", "body", "category__name")
     examples += [(f"{title}\n{body}", category) for title, body, category in answered]

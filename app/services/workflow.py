@@ -89,21 +89,51 @@ async def record_many(appeals: list[Appeal], event: Event, actor: Actor, *, note
                       at: datetime | None = None) -> None:
     """Record an event that leaves the status alone on many appeals at once (the sweep's
     marks). The caller holds the rows (SELECT ... FOR UPDATE) in its open transaction."""
-    if not appeals:
-        return
     for appeal in appeals:
         try:
             if next_status(Status(appeal.status), event) != Status(appeal.status):
                 raise ServiceError(f"{event.value} would move the appeal", None)
         except IllegalTransition as exc:
             raise ServiceError(str(exc), None, "illegal_transition") from None
+    await _write_many(appeals, event, actor, note, changes, public, at)
+
+
+async def transition_many(appeals: list[Appeal], event: Event, actor: Actor, *,
+                          note: str = "", changes: dict[str, Any] | None = None,
+                          public: bool = True, at: datetime | None = None) -> None:
+    """`transition` for many appeals in one status at once (the sweep's lapses), in the
+    caller's open transaction. If any of them moved meanwhile, Conflict: the caller's
+    transaction rolls back and nothing is written twice."""
+    if not appeals:
+        return
+    old = {Status(a.status) for a in appeals}
+    if len(old) != 1:
+        raise ServiceError("transition_many takes appeals in one status", None)
+    try:
+        new = next_status(old.pop(), event)
+    except IllegalTransition as exc:
+        raise ServiceError(str(exc), None, "illegal_transition") from None
+    await _write_many(appeals, event, actor, note, changes, public, at, new)
+
+
+async def _write_many(appeals: list[Appeal], event: Event, actor: Actor, note: str,
+                      changes: dict[str, Any] | None, public: bool, at: datetime | None,
+                      new: Status | None = None) -> None:
+    if not appeals:
+        return
     at = at or now_utc()
     fields = {**(changes or {}), "updated_at": at}
-    await Appeal.filter(id__in=[a.id for a in appeals]).update(**fields)
+    if new is not None:
+        fields["status"] = new.value
+    updated = await Appeal.filter(id__in=[a.id for a in appeals],
+                                  status__in=list({a.status for a in appeals})).update(**fields)
+    if updated != len(appeals):
+        raise Conflict()
     await AppealEvent.bulk_create([
-        AppealEvent(appeal_id=a.id, kind=event.value, from_status=a.status, to_status=a.status,
-                    actor=actor.account, actor_label=actor.label, department_id=a.department_id,
-                    at=at, note=note, public=public)
+        AppealEvent(appeal_id=a.id, kind=event.value, from_status=a.status,
+                    to_status=new.value if new is not None else a.status, actor=actor.account,
+                    actor_label=actor.label, department_id=a.department_id, at=at, note=note,
+                    data=None, public=public)
         for a in appeals
     ])
     for appeal in appeals:

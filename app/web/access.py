@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.domain.states import Event, allowed_events
 from app.domain.types import Role
 from app.models import Account, Appeal
 
@@ -20,6 +21,19 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = {
     "ask_info": frozenset({H}),
     "request_extension": frozenset({H}),
     "decide_extension": frozenset({D, I}),
+    "reject_appeal": frozenset({D}),
+}
+
+# The event each acting route causes: its button shows only where the state table allows it.
+ROUTE_EVENTS: dict[str, Event] = {
+    "acknowledge": Event.ACKNOWLEDGE,
+    "reply": Event.REPLY,
+    "return_appeal": Event.RETURN,
+    "route_appeal": Event.ROUTE_MANUAL,
+    "ask_info": Event.ASK_INFO,
+    "request_extension": Event.EXTENSION_REQUEST,
+    "decide_extension": Event.EXTENSION_GRANT,
+    "reject_appeal": Event.REJECT,
 }
 
 HOME_BY_ROLE = {
@@ -31,6 +45,13 @@ HOME_BY_ROLE = {
 
 def may_use(account: Account, route_name: str) -> bool:
     return Role(account.role) in ROUTE_ROLES.get(route_name, frozenset())
+
+
+def buttons(account: Account, appeal: Appeal) -> dict[str, bool]:
+    """For each acting route: may this account use it on this appeal now?"""
+    events = allowed_events(appeal.status, account.role)
+    return {name: may_use(account, name) and event in events
+            for name, event in ROUTE_EVENTS.items()}
 
 
 def may_see(account: Account, appeal: Appeal) -> bool:

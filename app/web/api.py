@@ -1,8 +1,9 @@
 """JSON API v1: the catalog, submission, and tracking for apps and 12345 phone agents.
 
-Handlers stay thin: check the client's budget, read and check the body against the request
-schema the OpenAPI document publishes (`app.web.openapi`), authenticate, call one service,
-render JSON. Errors are `{"error": {"code", "message", "field"}}` with a 4xx status.
+Handlers stay thin: check the client's budget, parse the body into the request model the
+OpenAPI document publishes (`app.schemas`, strictly: JSON types must match), authenticate,
+call one service, and answer through a response model of `app.schemas.responses`.
+Errors are `{"error": {"code", "message", "field"}}` with a 4xx status.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,9 +25,13 @@ from starlette.routing import Route
 from app.domain.clock import to_local
 from app.domain.states import EVENT_LABELS, STATUS_LABELS, Event, Status
 from app.domain.types import TYPE_LABELS, AppealType, Role
-from app.models import Appeal, AppealEvent
-from app.services import accounts, clocks, intake
+from app.models import Appeal, AppealEvent, AppealReply
+from app.schemas import appeals as bodies
+from app.schemas import responses
+from app.schemas.base import InputError, parse, printable
+from app.services import accounts, clocks, intake, triage
 from app.services.errors import ServiceError, ValidationFailed
+from app.services.throttle import LoginLocked
 from app.web import openapi
 from app.web.openapi import API_PREFIX, AUTH_FAILURE_COST, MAX_BODY_BYTES
 from app.web.security import RateLimited, client_address
@@ -34,14 +40,6 @@ WWW_AUTHENTICATE = 'Basic realm="minsheng", charset="UTF-8"'
 NOT_FOUND_MESSAGE = "未找到该诉求，或查询账号、密码不正确。"
 TRACKING_NUMBER_RE = re.compile(r"MS\d{8}-\d{6,9}")
 AUTH_HEADER_MAX = 1024
-FIELD_LABELS = {
-    "type": "诉求类型", "category": "分类", "region": "地区", "title": "标题", "body": "内容",
-    "contact_name": "姓名", "contact_phone": "电话", "contact_email": "电子邮箱",
-    "public": "是否公开", "named_unit": "被举报单位", "text": "补充内容", "rating": "评价",
-    "reason": "理由",
-}
-TYPE_WORDS = {"string": "文字", "boolean": "true 或 false", "null": "null",
-              "integer": "整数", "number": "数字", "object": "对象", "array": "列表"}
 # Where a service names a field differently from the API.
 SERVICE_FIELDS = {"info": "text"}
 SERVICE_STATUS = {"not_found": 404, "conflict": 409, "illegal_transition": 409,
@@ -50,19 +48,15 @@ SERVICE_STATUS = {"not_found": 404, "conflict": 409, "illegal_transition": 409,
 
 # --- errors ---------------------------------------------------------------------------
 
-def _printable(text: str, limit: int = 100) -> str:
-    """An echo of client text that can always be encoded (lone surrogates escaped)."""
-    return text[:limit].encode("utf-8", "backslashreplace").decode("utf-8")
-
-
 def error_response(status: int, code: str, message: str, field: str | None = None, *,
                    details: list[dict[str, str]] | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
-    error: dict[str, Any] = {"code": code, "message": message,
-                             "field": _printable(field) if field is not None else None}
-    if details:
-        error["details"] = details
-    response = JSONResponse({"error": error}, status_code=status, headers=headers)
+    error = responses.Error(error=responses.ErrorBody(
+        code=code, message=message, field=printable(field) if field is not None else None,
+        details=details or [])).model_dump()
+    if not details:
+        del error["error"]["details"]
+    response = JSONResponse(error, status_code=status, headers=headers)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -94,6 +88,8 @@ def rate_limited_response(retry_after: int) -> JSONResponse:
 def service_error_response(exc: ServiceError) -> JSONResponse:
     if exc.code == "not_found":
         return not_found_response()
+    if isinstance(exc, InputError):
+        return input_error_response(exc)
     field = SERVICE_FIELDS.get(exc.field or "", exc.field)
     details = None
     if isinstance(exc, ValidationFailed):
@@ -102,6 +98,13 @@ def service_error_response(exc: ServiceError) -> JSONResponse:
     code = exc.code if exc.code in ("conflict", "illegal_transition") else "invalid"
     return error_response(SERVICE_STATUS.get(exc.code, 422), code, exc.message, field,
                           details=details)
+
+
+def input_error_response(exc: InputError) -> JSONResponse:
+    """A refused body: the first problem in `code`/`field`/`message`, all in `details`."""
+    details = [{"field": f, "message": m} for f, m in exc.errors.items()]
+    return error_response(422, exc.codes[exc.field], exc.message, exc.field,
+                          details=details if len(details) > 1 else None)
 
 
 def http_error_response(exc: Exception) -> JSONResponse:
@@ -187,69 +190,20 @@ async def read_json(request: Request) -> Any:
         raise ApiError(400, "bad_json", "提交的内容不是有效的 JSON。") from None
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
+Body = TypeVar("Body", bound=BaseModel)
 
 
-def _problem(name: str, value: Any, spec: dict[str, Any]) -> tuple[str, str] | None:
-    """(code, message) for one property, by the schema's own keywords."""
-    label = FIELD_LABELS.get(name, name)
-    allowed = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
-    found = _json_type(value)
-    if found not in allowed and not (found == "integer" and "number" in allowed):
-        wanted = "或".join(TYPE_WORDS[t] for t in allowed)
-        return "invalid_type", f"{label}（{name}）应为{wanted}。"
-    if value is None:
-        return None
-    if "enum" in spec and value not in spec["enum"]:
-        choices = "、".join(map(str, spec["enum"]))
-        return "invalid", f"{label}（{name}）的取值无效，可选：{choices}。"
-    if isinstance(value, str):
-        if "maxLength" in spec and len(value) > spec["maxLength"]:
-            return "invalid", f"{label}不能超过 {spec['maxLength']} 个字。"
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return "invalid", f"{label}含有无效的字符。"
-        if "pattern" in spec and not re.search(spec["pattern"], value):
-            return "invalid", f"{label}含有不允许的字符。"
-    return None
-
-
-def check(value: Any, schema: dict[str, Any]) -> dict[str, Any]:
-    """Hold a parsed body to a request schema of `app.web.openapi`; every problem found is
-    listed in `details`, the first one named in `field`."""
+async def read_object(request: Request) -> dict[str, Any]:
+    value = await read_json(request)
     if not isinstance(value, dict):
         raise ApiError(400, "not_object", "提交的内容必须是 JSON 对象。")
-    properties = schema["properties"]
-    problems: list[tuple[str, str, str]] = []  # code, field, message
-    for key in value:
-        if key not in properties:
-            problems.append(("unknown_field", key, f"不认识的字段“{_printable(key, 40)}”。"))
-    for name in schema.get("required", []):
-        if name not in value:
-            problems.append(("missing_field", name,
-                             f"缺少必填字段 {name}（{FIELD_LABELS.get(name, name)}）。"))
-    for name, spec in properties.items():
-        if name in value:
-            found = _problem(name, value[name], spec)
-            if found is not None:
-                problems.append((found[0], name, found[1]))
-    if problems:
-        code, field, message = problems[0]
-        details = [{"field": _printable(f), "message": m} for _, f, m in problems]
-        raise ApiError(422, code, message, field, details=details if len(details) > 1 else None)
     return value
+
+
+async def read_body(request: Request, model: type[Body]) -> Body:
+    """The request's JSON object as `model`, strictly: unknown fields, wrong JSON types and
+    broken limits are refused (`InputError`) with the field named."""
+    return parse(model, await read_object(request), strict=True)
 
 
 # --- authentication ---------------------------------------------------------------------
@@ -273,28 +227,33 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
 
 async def _authorised(number: str, credentials: tuple[str, str] | None) -> Appeal | None:
     """The appeal if these credentials may open it. The same work is done whether or not
-    the number exists, so neither the answer nor its timing tells the two apart."""
+    the number exists, so neither the answer nor its timing tells the two apart. Wrong
+    passwords count towards the login back-off of the web forms (raises LoginLocked)."""
     if credentials is None:
         return None
-    username, password = credentials
-    appeal = await accounts.authenticate_tracking(username, password)
-    if appeal is not None:  # tracking credentials open their own appeal and nothing else
-        return appeal if appeal.tracking_number == number else None
-    account = await accounts.authenticate(username, password)
-    if account is None or account.role != Role.RESIDENT:
+    found = await accounts.authenticate_basic(*credentials)
+    if isinstance(found, Appeal):  # tracking credentials open their own appeal only
+        return found if found.tracking_number == number else None
+    if found is None or found.role != Role.RESIDENT:
         return None
     if not TRACKING_NUMBER_RE.fullmatch(number):
         return None
-    return await Appeal.get_or_none(tracking_number=number, resident_id=account.id)
+    return await Appeal.get_or_none(tracking_number=number, resident_id=found.id)
 
 
 async def owned_appeal(request: Request) -> Appeal:
     """Charge the client, authenticate, and return the appeal or answer the uniform 404.
-    A failure costs AUTH_FAILURE_COST requests in all (one already charged)."""
+    A failure costs AUTH_FAILURE_COST requests in all (one already charged). A login name
+    locked by failed passwords (on any door) answers 429 with Retry-After, even with the
+    right password, as the web login forms do."""
     limiter, client = request.app.state.limiter, client_address(request)
     limiter.check("login", client)
-    appeal = await _authorised(request.path_params["tracking_number"],
-                               _basic_credentials(request))
+    try:
+        appeal = await _authorised(request.path_params["tracking_number"],
+                                   _basic_credentials(request))
+    except LoginLocked as exc:
+        raise ApiError(429, "rate_limited", f"登录失败次数过多，请 {exc.retry_after} 秒后再试。",
+                       headers={"Retry-After": str(exc.retry_after)}) from None
     if appeal is None:
         limiter.check("login", client, AUTH_FAILURE_COST - 1)
         raise ApiError(404, "not_found", NOT_FOUND_MESSAGE,
@@ -308,12 +267,8 @@ def iso(value: datetime | None) -> str | None:
     return to_local(value).isoformat() if value is not None else None
 
 
-def _status(key: str) -> dict[str, str]:
-    try:
-        label = STATUS_LABELS[Status(key)]
-    except ValueError:
-        label = key
-    return {"key": key, "label": label}
+def _status(key: str) -> responses.Status:
+    return responses.Status(key=key, label=STATUS_LABELS[Status(key)])
 
 
 def _event_label(kind: str) -> str:
@@ -329,27 +284,37 @@ async def appeal_view(appeal: Appeal) -> dict[str, Any]:
     appeal = await Appeal.get(id=appeal.id).prefetch_related("department", "category", "region")
     events = await AppealEvent.filter(appeal_id=appeal.id, public=True).order_by("id") \
         .values("kind", "at")
-    replied = bool(appeal.reply_text)
-    return {
-        "tracking_number": appeal.tracking_number,
-        "status": _status(appeal.status),
-        "type": {"key": appeal.type, "label": TYPE_LABELS.get(AppealType(appeal.type),
-                                                              appeal.type)},
-        "category": appeal.category.name if appeal.category else None,
-        "region": {"code": appeal.region.code, "name": appeal.region.name},
-        "department": appeal.department.name if appeal.department else None,
-        "title": appeal.title,
-        "body": appeal.body,
-        "submitted_at": iso(appeal.submitted_at),
-        "due_at": iso(appeal.reply_due_at),
-        "deadline_provisional": appeal.deadline_provisional,
-        "timeline": [{"kind": e["kind"], "label": _event_label(e["kind"]), "at": iso(e["at"])}
-                     for e in events],
-        "reply": {"text": appeal.reply_text, "replied_at": iso(appeal.replied_at)}
-        if replied else None,
-        "info_request": appeal.info_request if appeal.status == Status.AWAITING_INFO else None,
-        "rating": appeal.rating or None,
-    }
+    replies = await AppealReply.filter(appeal_id=appeal.id).order_by("round", "id") \
+        .values("text", "at")
+    return responses.Appeal(
+        tracking_number=appeal.tracking_number,
+        status=_status(appeal.status),
+        type=responses.KeyLabel(key=appeal.type, label=TYPE_LABELS[AppealType(appeal.type)]),
+        category=appeal.category.name if appeal.category else None,
+        region=responses.Region(code=appeal.region.code, name=appeal.region.name),
+        department=appeal.department.name if appeal.department else None,
+        title=appeal.title,
+        body=appeal.body,
+        submitted_at=iso(appeal.submitted_at),
+        due_at=iso(appeal.reply_due_at),
+        deadline_provisional=appeal.deadline_provisional,
+        timeline=[responses.TimelineEntry(kind=e["kind"], label=_event_label(e["kind"]),
+                                          at=iso(e["at"])) for e in events],
+        reply=responses.Reply(text=appeal.reply_text, replied_at=iso(appeal.replied_at))
+        if appeal.reply_text else None,
+        replies=[responses.Reply(text=r["text"], replied_at=iso(r["at"])) for r in replies],
+        info_request=appeal.info_request if appeal.status == Status.AWAITING_INFO else None,
+        rating=appeal.rating or None,
+        rejection=await _rejection(appeal),
+    ).model_dump()
+
+
+async def _rejection(appeal: Appeal) -> responses.Rejection | None:
+    if appeal.status != Status.REJECTED:
+        return None
+    found = await triage.rejection(appeal)
+    return responses.Rejection(reason=found["reason"], label=found["label"],
+                               explanation=found["explanation"]) if found else None
 
 
 def private_json(content: Any, status: int = 200, headers: dict[str, str] | None = None
@@ -365,36 +330,35 @@ def private_json(content: Any, status: int = 200, headers: dict[str, str] | None
 async def catalog(request: Request) -> Response:
     request.app.state.limiter.check("api", client_address(request))
     rules = request.app.state.rules
-    body = {
-        "types": [{"key": t.value, "label": label} for t, label in TYPE_LABELS.items()],
-        "regions": [{"code": r.code, "name": r.name, "parent": r.parent_code, "level": r.level}
-                    for r in rules.regions.values()],
-        "categories": [{"name": name, "children": list(children)}
-                       for name, children in rules.categories.items()],
-        "hot_topics": list(rules.hot_topics),
-        "departments": [{"code": d.code, "name": d.name, "region": d.region_code}
-                        for d in rules.departments.values()],
-    }
-    return JSONResponse(body, headers={"Cache-Control": "public, max-age=300"})
+    body = responses.Catalog(
+        types=[responses.KeyLabel(key=t.value, label=label) for t, label in TYPE_LABELS.items()],
+        regions=[responses.CatalogRegion(code=r.code, name=r.name, parent=r.parent_code,
+                                         level=r.level) for r in rules.regions.values()],
+        categories=[responses.CatalogCategory(name=name, children=list(children))
+                    for name, children in rules.categories.items()],
+        hot_topics=list(rules.hot_topics),
+        departments=[responses.CatalogDepartment(code=d.code, name=d.name, region=d.region_code)
+                     for d in rules.departments.values()],
+    )
+    return JSONResponse(body.model_dump(), headers={"Cache-Control": "public, max-age=300"})
 
 
 @endpoint
 async def submit(request: Request) -> Response:
     request.app.state.limiter.check("submit", client_address(request))
-    raw = check(await read_json(request), openapi.SUBMISSION)
     rules = request.app.state.rules
-    submission = intake.validate({key: raw.get(key) for key in intake.FIELDS}, rules)
+    submission = intake.validate(await read_object(request), rules, strict=True)
     receipt = await intake.submit(rules, submission)
     appeal = receipt.appeal
-    body = {
-        "tracking_number": appeal.tracking_number,
-        "username": receipt.username,
-        "password": receipt.password,
-        "status": _status(appeal.status),
-        "due_at": iso(appeal.reply_due_at),
-        "deadline_provisional": appeal.deadline_provisional,
-        "department": receipt.department_name,
-    }
+    body = responses.Receipt(
+        tracking_number=appeal.tracking_number,
+        username=receipt.username,
+        password=receipt.password,
+        status=_status(appeal.status),
+        due_at=iso(appeal.reply_due_at),
+        deadline_provisional=appeal.deadline_provisional,
+        department=receipt.department_name,
+    ).model_dump()
     return private_json(body, 201,
                         {"Location": f"{API_PREFIX}/appeals/{appeal.tracking_number}"})
 
@@ -408,23 +372,23 @@ async def show(request: Request) -> Response:
 @endpoint
 async def supply_info(request: Request) -> Response:
     appeal = await owned_appeal(request)
-    raw = check(await read_json(request), openapi.INFO)
-    await clocks.supply_info(request.app.state.rules, appeal, raw["text"])
+    info = await read_body(request, bodies.InfoSupplied)
+    await clocks.supply_info(request.app.state.rules, appeal, info.text)
     return private_json(await appeal_view(appeal))
 
 
 @endpoint
 async def rate(request: Request) -> Response:
     appeal = await owned_appeal(request)
-    raw = check(await read_json(request), openapi.RATING)
-    await clocks.rate(request.app.state.rules, appeal, raw["rating"], raw.get("reason") or "")
+    rating = await read_body(request, bodies.Rating)
+    await clocks.rate(request.app.state.rules, appeal, rating.rating, rating.reason)
     return private_json(await appeal_view(appeal))
 
 
 @endpoint
 async def document(request: Request) -> Response:
     request.app.state.limiter.check("api", client_address(request))
-    return JSONResponse(openapi.document(), headers={"Cache-Control": "public, max-age=300"})
+    return JSONResponse(openapi.document(routes), headers={"Cache-Control": "public, max-age=300"})
 
 
 routes = [

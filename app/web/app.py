@@ -11,16 +11,17 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import db
 from app.notify import notices
 from app.rules import Rules
 from app.services import predictor
 from app.services.errors import ServiceError
-from app.services.residents import LoginLocked
+from app.services.throttle import LoginLocked
 from app.settings import Settings
 from app.web import api, public, residents, staff
 from app.web.accesslog import AccessLog
@@ -30,6 +31,7 @@ from app.worker import BackgroundWorker, periodic_jobs
 
 log = logging.getLogger("minsheng.web")
 STATIC = Path(__file__).parent / "static"
+CRASH_MESSAGE = "系统出现错误，请稍后再试。"
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -74,12 +76,55 @@ async def _service_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", {"message": exc.message}, status=status)
 
 
-async def _crash(request: Request, exc: Exception) -> Response:
-    # Type and path only: the exception text could carry a resident's data.
-    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+def _crash_page(request: Request) -> Response:
     if api.is_api(request):
         return api.crash_response()
-    return render(request, "error.html", {"message": "系统出现错误，请稍后再试。"}, status=500)
+    try:
+        return render(request, "error.html", {"message": CRASH_MESSAGE}, status=500)
+    except Exception:  # noqa: BLE001 - the page itself failed: a plain answer will do
+        return PlainTextResponse(CRASH_MESSAGE, status_code=500)
+
+
+def _route_of(scope: Scope) -> str:
+    """The matched route's template (/track/appeal, /api/v1/appeals/{tracking_number}):
+    never the path as sent, which can carry whatever a visitor typed."""
+    return getattr(scope.get("route"), "path", None) or "(no route)"
+
+
+class _Crash:
+    """The last word on an unexpected error, inside the access log.
+
+    One log line with the error's type and route: never its message or traceback, which
+    can carry a resident's data. Our 500 page with `Connection: close`, so a keep-alive
+    client is told to reconnect rather than finding the connection dropped under its next
+    request. Nothing is re-raised (Starlette's own error middleware would re-raise it, and
+    the server would log the traceback). If the response had already started, it is left
+    unfinished and the server closes the connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:  # noqa: BLE001 - this is the place that answers them all
+            log.error("unhandled %s on %s %s", type(exc).__name__, scope["method"],
+                      _route_of(scope))
+            if started:
+                return
+            response = _crash_page(Request(scope))
+            response.headers["Connection"] = "close"
+            await response(scope, receive, send)
 
 
 def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> Starlette:
@@ -117,10 +162,9 @@ def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> S
             RateLimited: _rate_limited,
             LoginLocked: _login_locked,
             ServiceError: _service_error,
-            Exception: _crash,
         },
         lifespan=lifespan,
-        middleware=[Middleware(AccessLog)],
+        middleware=[Middleware(AccessLog), Middleware(_Crash)],
     )
     app.state.settings = settings
     app.state.rules = rules

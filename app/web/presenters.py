@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.domain.clock import to_local, working_days_between
-from app.domain.states import EVENT_LABELS, OPEN, STATUS_LABELS, Event, Status
+from app.domain.states import AWAITING_RESIDENT, EVENT_LABELS, OPEN, STATUS_LABELS, Event, Status
 from app.domain.types import TYPE_LABELS, AppealType
 from app.rules import Rules
 
@@ -28,9 +28,12 @@ def type_label(type_: str) -> str:
 
 def deadline_mark(rules: Rules, status: str, type_: str, due: datetime | None,
                   now: datetime) -> dict:
-    """green / amber / red and the Chinese phrase, for an open appeal with a due date."""
+    """green / amber / red and the Chinese phrase, for an open appeal with a due date.
+    Red is overdue in its one meaning (app.domain.states): a paused clock is never late."""
     if due is None or Status(status) not in OPEN:
         return {"color": "none", "text": "", "overdue": False}
+    if Status(status) in AWAITING_RESIDENT:
+        return {"color": "none", "text": "等待群众补充，暂停计时", "overdue": False}
     days = working_days_between(now, due, rules.calendar)
     if now > due:
         late = max(1, -days)

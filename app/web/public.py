@@ -8,8 +8,12 @@ from starlette.routing import Route
 
 from app.domain.types import TYPE_LABELS
 from app.models import Department
-from app.services import accounts, clocks, intake
+from app.schemas import accounts as account_forms
+from app.schemas import appeals as forms
+from app.schemas.base import InputError, form_values, parse_form
+from app.services import accounts, intake
 from app.services.errors import ValidationFailed
+from app.web import tracking
 from app.web.render import render, session_redirect
 from app.web.residents import current_resident
 from app.web.security import SESSION_COOKIE, checked_form, client_address
@@ -40,10 +44,10 @@ async def submit_form(request: Request) -> Response:
 async def submit(request: Request) -> Response:
     request.app.state.limiter.check("submit", client_address(request))
     form = await checked_form(request)
-    values = {key: str(form.get(key, "")) for key in intake.FIELDS}
+    values = _typed(form, forms.Submission)
     rules = request.app.state.rules
     try:
-        submission = intake.validate(values, rules)
+        submission = intake.validate(form_values(forms.Submission, form), rules)
     except ValidationFailed as exc:
         units = await Department.filter(active=True).order_by("code").values("code", "name")
         return render(request, "submit.html",
@@ -54,8 +58,12 @@ async def submit(request: Request) -> Response:
     return render(request, "receipt.html", {"receipt": receipt})
 
 
-QUICK_TYPES = ("consultation", "help", "complaint", "suggestion")
-QUICK_TYPE_ERROR = "快速通道只受理咨询、求助、投诉和建议；举报请走“我要留言”。"
+QUICK_TYPES = forms.QUICK_TYPES
+
+
+def _typed(form, model) -> dict[str, str]:
+    """What the person typed, to fill the form in again."""
+    return {key: str(form.get(key, "")) for key in model.model_fields}
 
 
 async def quick_form(request: Request) -> Response:
@@ -71,12 +79,11 @@ async def quick_submit(request: Request) -> Response:
     """The quick channel: a short form, no account; credentials on a printable receipt."""
     request.app.state.limiter.check("submit", client_address(request))
     form = await checked_form(request)
-    values = {key: str(form.get(key, "")) for key in intake.FIELDS}
+    values = _typed(form, forms.QuickSubmission)
     rules = request.app.state.rules
     try:
-        if values["type"] not in QUICK_TYPES:
-            raise ValidationFailed({"type": QUICK_TYPE_ERROR})
-        submission = intake.validate(values, rules)
+        submission = intake.validate(form_values(forms.QuickSubmission, form), rules,
+                                     model=forms.QuickSubmission)
     except ValidationFailed as exc:
         return render(request, "quick.html", {
             **_form_context(request), "topics": rules.hot_topics, "quick_types": QUICK_TYPES,
@@ -86,6 +93,14 @@ async def quick_submit(request: Request) -> Response:
     return render(request, "receipt.html", {"receipt": receipt})
 
 
+def _login(form) -> account_forms.Login | None:
+    """The credentials of a login form; a refused form reads like wrong credentials."""
+    try:
+        return parse_form(account_forms.Login, form)
+    except InputError:
+        return None
+
+
 async def track_form(request: Request) -> Response:
     return render(request, "track_login.html", {"error": ""})
 
@@ -93,8 +108,9 @@ async def track_form(request: Request) -> Response:
 async def track_login(request: Request) -> Response:
     request.app.state.limiter.check("login", client_address(request))
     form = await checked_form(request)
-    appeal = await accounts.authenticate_tracking_throttled(str(form.get("username", "")),
-                                                            str(form.get("password", "")))
+    login = _login(form)
+    appeal = login and await accounts.authenticate_tracking_throttled(login.username,
+                                                                      login.password)
     if appeal is None:
         return render(request, "track_login.html",
                       {"error": "查询账号或密码不正确。"}, status=400)
@@ -119,8 +135,7 @@ async def track_info(request: Request) -> Response:
     appeal = await _tracked(request)
     if appeal is None:
         return RedirectResponse("/track", status_code=303)
-    await clocks.supply_info(request.app.state.rules, appeal, str(form.get("info", "")))
-    return RedirectResponse("/track/appeal", status_code=303)
+    return await tracking.supply_info(request, appeal, "/track", form)
 
 
 async def track_rating(request: Request) -> Response:
@@ -128,9 +143,7 @@ async def track_rating(request: Request) -> Response:
     appeal = await _tracked(request)
     if appeal is None:
         return RedirectResponse("/track", status_code=303)
-    await clocks.rate(request.app.state.rules, appeal, str(form.get("rating", "")),
-                      str(form.get("reason", "")))
-    return RedirectResponse("/track/appeal", status_code=303)
+    return await tracking.rate(request, appeal, "/track", form)
 
 
 async def track_logout(request: Request) -> Response:
@@ -154,8 +167,8 @@ def _safe_next(request: Request, value: str | None = None) -> str:
 async def login(request: Request) -> Response:
     request.app.state.limiter.check("login", client_address(request))
     form = await checked_form(request)
-    account = await accounts.authenticate_throttled(str(form.get("username", "")),
-                                                    str(form.get("password", "")))
+    login = _login(form)
+    account = login and await accounts.authenticate_throttled(login.username, login.password)
     target = _safe_next(request, str(form.get("next", "")))
     if account is None or account.role == "resident":
         return render(request, "login.html",

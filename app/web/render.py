@@ -9,6 +9,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
+from app.schemas import limits
 from app.web import presenters
 from app.web.security import CSRF_COOKIE, csrf_token
 
@@ -24,6 +25,7 @@ env.filters.update(
     type_label=presenters.type_label,
     event_label=presenters.event_label,
 )
+env.globals["limits"] = limits  # one set of limits for the models and the forms' maxlength
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "

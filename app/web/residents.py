@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -9,8 +11,11 @@ from starlette.routing import Route
 
 from app.domain.types import Role
 from app.models import Account, Appeal
-from app.services import accounts, clocks, residents
+from app.schemas import accounts as forms
+from app.schemas.base import InputError, parse_form
+from app.services import accounts, lists, residents
 from app.services.errors import ValidationFailed
+from app.web import tracking
 from app.web.render import render, session_redirect
 from app.web.security import SESSION_COOKIE, checked_form, client_address
 from app.web.tracking import appeal_page
@@ -40,8 +45,8 @@ async def register(request: Request) -> Response:
     form = await checked_form(request)
     values = {k: str(form.get(k, "")) for k in ("email", "phone", "name")}
     try:
-        await residents.register(values["email"], str(form.get("password", "")),
-                                 values["phone"], values["name"])
+        data = parse_form(forms.Register, form)
+        await residents.register(data.email, data.password, data.phone or "", data.name)
     except ValidationFailed as exc:
         return render(request, "account_register.html", {"values": values,
                                                           "errors": exc.errors}, status=400)
@@ -57,7 +62,7 @@ async def verify_form(request: Request) -> Response:
 
 async def verify(request: Request) -> Response:
     form = await checked_form(request)
-    account = await residents.verify(str(form.get("token", "")))
+    account = await residents.verify(_token(form))
     if account is None:
         return _invalid(request, "链接已失效或已使用，请重新注册或找回密码。")
     return render(request, "message.html", {"title": "账号已激活",
@@ -71,8 +76,12 @@ async def login_form(request: Request) -> Response:
 async def login(request: Request) -> Response:
     request.app.state.limiter.check("login", client_address(request))
     form = await checked_form(request)
-    username = str(form.get("email", "")).strip().lower()
-    account = await accounts.authenticate_throttled(username, str(form.get("password", "")))
+    try:
+        login = parse_form(forms.ResidentLogin, form)
+    except InputError:  # refused like wrong credentials: nothing more is said
+        login = None
+    account = login and await accounts.authenticate_throttled(login.email.lower(),
+                                                              login.password)
     if account is None or account.role != Role.RESIDENT:
         return render(request, "account_login.html",
                       {"error": "邮箱或密码不正确，或账号尚未激活。"}, status=400)
@@ -84,9 +93,10 @@ async def my_appeals(request: Request) -> Response:
     account = await current_resident(request)
     if account is None:
         return RedirectResponse("/account/login", status_code=303)
-    appeals = await Appeal.filter(resident_id=account.id).order_by("-submitted_at") \
-        .limit(200).prefetch_related("department")
-    return render(request, "account_appeals.html", {"appeals": appeals})
+    found = await lists.listing(request.query_params, lists.own(account.id), lists.NEWEST_FIRST,
+                                now=datetime.now(UTC), allowed=(), related=("department",))
+    return render(request, "account_appeals.html", {
+        "appeals": found.page.appeals, "links": found.links, "errors": found.errors})
 
 
 async def _own(request: Request) -> Appeal:
@@ -105,16 +115,17 @@ async def my_appeal(request: Request) -> Response:
 async def my_info(request: Request) -> Response:
     form = await checked_form(request)
     appeal = await _own(request)
-    await clocks.supply_info(request.app.state.rules, appeal, str(form.get("info", "")))
-    return RedirectResponse(f"/account/appeals/{appeal.tracking_number}", status_code=303)
+    return await tracking.supply_info(request, appeal, _page(appeal), form)
 
 
 async def my_rating(request: Request) -> Response:
     form = await checked_form(request)
     appeal = await _own(request)
-    await clocks.rate(request.app.state.rules, appeal, str(form.get("rating", "")),
-                      str(form.get("reason", "")))
-    return RedirectResponse(f"/account/appeals/{appeal.tracking_number}", status_code=303)
+    return await tracking.rate(request, appeal, _page(appeal), form)
+
+
+def _page(appeal: Appeal) -> str:
+    return f"/account/appeals/{appeal.tracking_number}"
 
 
 async def reset_form(request: Request) -> Response:
@@ -125,23 +136,78 @@ async def reset_form(request: Request) -> Response:
 async def reset(request: Request) -> Response:
     request.app.state.limiter.check("reset", client_address(request))
     form = await checked_form(request)
-    await residents.request_reset(str(form.get("email", "")))
+    try:
+        await residents.request_reset(parse_form(forms.ResetRequest, form).email)
+    except InputError:
+        pass  # the same answer for an address that cannot be anyone's
     return render(request, "message.html", {"title": "请查收邮件", "message": SENT})
 
 
+def _token(form) -> str:
+    """A mailed link's token; one that cannot be ours reads as spent."""
+    try:
+        return parse_form(forms.Token, form).token
+    except InputError:
+        return ""
+
+
+def _reset_confirm_page(token: str) -> dict:
+    return {"title": "设置新密码", "action": "/account/reset/confirm", "button": "保存新密码",
+            "token": token, "password": True}
+
+
 async def reset_confirm_form(request: Request) -> Response:
-    return render(request, "token_confirm.html", {
-        "title": "设置新密码", "action": "/account/reset/confirm", "button": "保存新密码",
-        "token": request.query_params.get("token", ""), "password": True})
+    return render(request, "token_confirm.html",
+                  _reset_confirm_page(request.query_params.get("token", "")))
 
 
 async def reset_confirm(request: Request) -> Response:
     form = await checked_form(request)
-    done = await residents.reset_password(str(form.get("token", "")),
-                                          str(form.get("password", "")))
+    try:
+        data = parse_form(forms.NewPasswordForm, {"token": _token(form),
+                                                  "password": form.get("password", "")})
+    except InputError as exc:
+        return render(request, "token_confirm.html", {
+            **_reset_confirm_page(_token(form)), "errors": exc.errors}, status=400)
+    done = await residents.reset_password(data.token, data.password)
     if not done:
         return _invalid(request, "链接已失效或已使用，请重新找回密码。")
     return render(request, "message.html", {"title": "密码已更新", "message": "请用新密码登录。"})
+
+
+async def _logged_in(request: Request) -> Account | None:
+    """Any account's own session (residents and staff alike)."""
+    session = await accounts.load_session(request.cookies.get(SESSION_COOKIE))
+    if session is None or session.account is None:
+        return None
+    request.state.account = session.account
+    return session.account
+
+
+async def password_form(request: Request) -> Response:
+    if await _logged_in(request) is None:
+        return RedirectResponse("/account/login", status_code=303)
+    return render(request, "account_password.html", {"errors": {}})
+
+
+async def change_password(request: Request) -> Response:
+    """The current password is checked behind the login back-off like any other door; the
+    new one ends every other session of the account."""
+    form = await checked_form(request)
+    account = await _logged_in(request)
+    if account is None:
+        return RedirectResponse("/account/login", status_code=303)
+    try:
+        data = parse_form(forms.PasswordChange, form)
+    except InputError as exc:
+        return render(request, "account_password.html", {"errors": exc.errors}, status=400)
+    if await accounts.authenticate_throttled(account.username, data.current) is None:
+        return render(request, "account_password.html",
+                      {"errors": {"current": "当前密码不正确。"}}, status=400)
+    await accounts.set_password(account, data.password,
+                                keep=request.cookies.get(SESSION_COOKIE))
+    return render(request, "message.html", {
+        "title": "密码已修改", "message": "新密码已生效，其他设备上的登录已全部退出。"})
 
 
 async def tracking_reset_form(request: Request) -> Response:
@@ -151,8 +217,11 @@ async def tracking_reset_form(request: Request) -> Response:
 async def tracking_reset(request: Request) -> Response:
     request.app.state.limiter.check("reset", client_address(request))
     form = await checked_form(request)
-    await residents.request_tracking_reset(str(form.get("tracking_number", "")),
-                                           str(form.get("email", "")))
+    try:
+        data = parse_form(forms.TrackingResetRequest, form)
+        await residents.request_tracking_reset(data.tracking_number, data.email)
+    except InputError:
+        pass  # the same answer whatever was typed
     return render(request, "message.html", {"title": "请查收邮件", "message": SENT})
 
 
@@ -164,7 +233,7 @@ async def tracking_reset_confirm_form(request: Request) -> Response:
 
 async def tracking_reset_confirm(request: Request) -> Response:
     form = await checked_form(request)
-    result = await residents.reset_tracking_password(str(form.get("token", "")))
+    result = await residents.reset_tracking_password(_token(form))
     if result is None:
         return _invalid(request, "链接已失效或已使用，请重新申请。")
     appeal, password = result
@@ -188,6 +257,8 @@ routes = [
     Route("/account/reset", reset, methods=["POST"], name="account_reset"),
     Route("/account/reset/confirm", reset_confirm_form, methods=["GET"]),
     Route("/account/reset/confirm", reset_confirm, methods=["POST"], name="account_reset_confirm"),
+    Route("/account/password", password_form, methods=["GET"]),
+    Route("/account/password", change_password, methods=["POST"], name="account_password"),
     Route("/track/reset", tracking_reset_form, methods=["GET"]),
     Route("/track/reset", tracking_reset, methods=["POST"], name="tracking_reset"),
     Route("/track/reset/confirm", tracking_reset_confirm_form, methods=["GET"]),

@@ -14,18 +14,19 @@ from starlette.routing import Route
 
 from app.domain.clock import explain_zh
 from app.domain.masking import mask_email, mask_phone
-from app.domain.states import OPEN, STATUS_LABELS, Status
+from app.domain.states import STATUS_LABELS, WITH_DEPARTMENT, Event
 from app.domain.types import TYPE_LABELS, Role
-from app.models import Account, Appeal, AppealEvent, Department
-from app.services import audit, clocks, handling, routing
+from app.models import Account, Appeal, AppealEvent, AppealReply, Category, Department, Region
+from app.schemas import staff as forms
+from app.schemas.base import parse_form
+from app.services import audit, clocks, handling, lists, routing, triage
 from app.services.accounts import load_session
-from app.services.errors import ServiceError
+from app.services.errors import ServiceError, ValidationFailed
 from app.services.workflow import Actor
 from app.web import access, presenters
 from app.web.render import render
 from app.web.security import SESSION_COOKIE, checked_form
 
-PAGE_SIZE = 50
 Handler = Callable[[Request, Account], Awaitable[Response]]
 
 
@@ -50,11 +51,6 @@ def staff_route(name: str) -> Callable[[Handler], Callable[[Request], Awaitable[
     return wrap
 
 
-def _page(request: Request) -> int:
-    raw = request.query_params.get("page", "1")
-    return max(1, min(int(raw), 10_000)) if raw.isdigit() else 1
-
-
 def _marks(request: Request, appeals: list[Appeal]) -> dict[int, dict]:
     rules, now = request.app.state.rules, datetime.now(UTC)
     return {a.id: presenters.deadline_mark(rules, a.status, a.type, a.reply_due_at, now)
@@ -74,62 +70,47 @@ async def staff_home(request: Request) -> Response:
 
 @staff_route("handler_queue")
 async def handler_queue(request: Request, account: Account) -> Response:
-    page = _page(request)
-    query = Appeal.filter(department_id=account.department_id,
-                          status__in=[Status.ASSIGNED, Status.ACCEPTED, Status.AWAITING_INFO])
-    total = await query.count()
-    appeals = await query.order_by("reply_due_at", "id").offset((page - 1) * PAGE_SIZE) \
-        .limit(PAGE_SIZE)
+    found = await lists.listing(request.query_params,
+                                lists.department_queue(account.department_id),
+                                lists.MOST_URGENT_FIRST, now=datetime.now(UTC),
+                                allowed=("status", "type", "overdue"), count=True)
     department = await account.department
     return render(request, "queue.html", {
+        **_listed(request, found), "action": "/staff/queue",
         "title": f"{department.name if department else ''} 待办诉求",
-        "appeals": appeals, "marks": _marks(request, appeals), "total": total, "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)),
+        "statuses": {k: v for k, v in STATUS_LABELS.items() if k in WITH_DEPARTMENT},
     })
 
 
 @staff_route("triage_queue")
 async def triage_queue(request: Request, account: Account) -> Response:
-    page = _page(request)
-    query = Appeal.filter(status=Status.TRIAGE)
-    total = await query.count()
-    appeals = await query.order_by("reply_due_at", "id").offset((page - 1) * PAGE_SIZE) \
-        .limit(PAGE_SIZE)
+    found = await lists.listing(request.query_params, lists.triage(),
+                                lists.MOST_URGENT_FIRST, now=datetime.now(UTC),
+                                allowed=("type", "overdue"), count=True)
     return render(request, "queue.html", {
-        "title": "待分派诉求", "appeals": appeals, "marks": _marks(request, appeals),
-        "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
+        **_listed(request, found), "action": "/staff/triage", "title": "待分派诉求",
     })
 
 
 @staff_route("inspect_list")
 async def inspect_list(request: Request, account: Account) -> Response:
-    page = _page(request)
-    query = Appeal.all()
-    status = request.query_params.get("status", "")
-    if status in STATUS_LABELS:
-        query = query.filter(status=status)
-    department = request.query_params.get("department", "")
-    if department:
-        query = query.filter(department__code=department)
-    type_ = request.query_params.get("type", "")
-    if type_ in TYPE_LABELS:
-        query = query.filter(type=type_)
-    overdue = request.query_params.get("overdue") == "1"
-    if overdue:
-        query = query.filter(status__in=list(OPEN), reply_due_at__lt=datetime.now(UTC))
-    # No COUNT(*) here: over every appeal of a city it would scan the table on each visit.
-    appeals = await query.order_by("-submitted_at", "-id").offset((page - 1) * PAGE_SIZE) \
-        .limit(PAGE_SIZE + 1).prefetch_related("department")
-    more = len(appeals) > PAGE_SIZE
-    appeals = appeals[:PAGE_SIZE]
-    departments = await Department.filter(active=True).order_by("code").values("code", "name")
+    # No total here: a COUNT(*) over every appeal of a city would scan on each visit.
+    found = await lists.listing(request.query_params, Appeal.all(), lists.NEWEST_FIRST,
+                                now=datetime.now(UTC), related=("department",))
     return render(request, "inspect_list.html", {
-        "appeals": appeals, "marks": _marks(request, appeals), "total": None, "page": page,
-        "pages": page + 1 if more else page, "statuses": STATUS_LABELS,
-        "types": TYPE_LABELS, "departments": departments,
-        "filters": {"status": status, "department": department, "type": type_,
-                    "overdue": overdue},
+        **_listed(request, found), "statuses": STATUS_LABELS, "types": TYPE_LABELS,
+        "departments": await Department.filter(active=True).order_by("code")
+        .values("code", "name"),
+        "categories": await Category.filter(level=1).order_by("code").values("code", "name"),
+        "regions": await Region.all().order_by("code").values("code", "name", "level"),
     })
+
+
+def _listed(request: Request, found: lists.Listing) -> dict:
+    appeals = found.page.appeals
+    return {"appeals": appeals, "marks": _marks(request, appeals), "total": found.page.total,
+            "links": found.links, "filters": found.filters, "errors": found.errors,
+            "types": TYPE_LABELS}
 
 
 async def _visible(account: Account, tracking_number: str) -> Appeal:
@@ -142,8 +123,14 @@ async def _visible(account: Account, tracking_number: str) -> Appeal:
 @staff_route("appeal_detail")
 async def appeal_detail(request: Request, account: Account) -> Response:
     appeal = await _visible(account, request.path_params["tracking_number"])
+    return await _detail_page(request, account, appeal)
+
+
+async def _detail_page(request: Request, account: Account, appeal: Appeal,
+                       refused: dict | None = None) -> Response:
     await appeal.fetch_related("department", "category", "region", "named_unit")
     events = await AppealEvent.filter(appeal_id=appeal.id).order_by("id")
+    replies = await AppealReply.filter(appeal_id=appeal.id).order_by("round")
     rules = request.app.state.rules
     role = Role(account.role)
     shows_contact = access.sees_contact(account, appeal)
@@ -160,50 +147,73 @@ async def appeal_detail(request: Request, account: Account) -> Response:
         departments = await Department.filter(active=True).exclude(
             id=appeal.named_unit_id or 0).order_by("code").values("code", "name")
     return render(request, "appeal_detail.html", {
+        "refused": refused or {},
         "appeal": appeal, "events": events, "contact": contact, "role": role.value,
         "mark": _marks(request, [appeal])[appeal.id], "explanation": explanation,
         "routing": appeal.routing if role in (Role.DISPATCHER, Role.INSPECTOR) else None,
         "max_due_at": clock.max_due_at,
         "extension_room": rules.policies.reply(appeal.type).max_extension_days
         - appeal.extension_days,
-        "departments": departments, "categories": list(rules.categories), "may": {
-            name: access.may_use(account, name)
-            for name in ("acknowledge", "reply", "return_appeal", "route_appeal", "ask_info",
-                         "request_extension", "decide_extension")
-        },
+        "departments": departments, "categories": list(rules.categories),
+        "may": access.buttons(account, appeal), "reject_reasons": triage.REJECT_REASONS,
+        "replies": replies, "reply_of_event": _reply_of_event(events, replies),
     })
+
+
+def _reply_of_event(events: list[AppealEvent], replies: list[AppealReply]) -> dict:
+    """The reply each REPLY event of the trail gave: the n-th reply event gave round n."""
+    said = [e.id for e in events if e.kind == Event.REPLY.value]
+    return {event_id: reply for event_id, reply in zip(said, replies, strict=False)}
+
+
+# Refusals that concern the appeal as a whole, not a field: the error page says them.
+NOT_A_FIELD = ("illegal_transition", "conflict", "not_found")
+
+
+async def _act(request: Request, account: Account, posted: str, model, act, *,
+               then: str | None = None) -> Response:
+    """Parse the form `posted` of an appeal's page and act on it. A refusal about a field
+    comes back on the appeal's page, beside that field, with what was typed kept."""
+    form = await checked_form(request)
+    appeal = await _visible(account, request.path_params["tracking_number"])
+    try:
+        await act(appeal, Actor.of(account), parse_form(model, form))
+    except ServiceError as exc:
+        if exc.field is None or exc.code in NOT_A_FIELD:
+            raise
+        errors = exc.errors if isinstance(exc, ValidationFailed) else {exc.field: exc.message}
+        typed = {key: str(form.get(key, "")) for key in model.model_fields}
+        page = await _detail_page(request, account, await Appeal.get(id=appeal.id),
+                                  {"form": posted, "errors": errors, "typed": typed})
+        page.status_code = 400
+        return page
+    return RedirectResponse(then, status_code=303) if then else _back(appeal)
 
 
 @staff_route("ask_info")
 async def ask_info(request: Request, account: Account) -> Response:
-    form = await checked_form(request)
-    appeal = await _visible(account, request.path_params["tracking_number"])
-    await clocks.ask_info(appeal, Actor.of(account), str(form.get("question", "")))
-    return _back(appeal)
+    async def act(appeal: Appeal, actor: Actor, data: forms.AskInfo) -> None:
+        await clocks.ask_info(appeal, actor, data.question)
+
+    return await _act(request, account, "ask_info", forms.AskInfo, act)
 
 
 @staff_route("request_extension")
 async def request_extension(request: Request, account: Account) -> Response:
-    form = await checked_form(request)
-    appeal = await _visible(account, request.path_params["tracking_number"])
-    raw = str(form.get("days", ""))
-    if not raw.isdigit():
-        raise ServiceError("请填写延期的工作日天数。", "days")
-    await clocks.request_extension(request.app.state.rules, appeal, Actor.of(account), int(raw),
-                                   str(form.get("reason", "")))
-    return _back(appeal)
+    async def act(appeal: Appeal, actor: Actor, data: forms.ExtensionRequest) -> None:
+        await clocks.request_extension(request.app.state.rules, appeal, actor, data.days,
+                                       data.reason)
+
+    return await _act(request, account, "extension", forms.ExtensionRequest, act)
 
 
 @staff_route("decide_extension")
 async def decide_extension(request: Request, account: Account) -> Response:
-    form = await checked_form(request)
-    appeal = await _visible(account, request.path_params["tracking_number"])
-    decision = str(form.get("decision", ""))
-    if decision not in ("grant", "refuse"):
-        raise ServiceError("请选择批准或不批准。", "decision")
-    await clocks.decide_extension(request.app.state.rules, appeal, Actor.of(account),
-                                  decision == "grant", str(form.get("note", "")))
-    return _back(appeal)
+    async def act(appeal: Appeal, actor: Actor, data: forms.ExtensionDecision) -> None:
+        await clocks.decide_extension(request.app.state.rules, appeal, actor,
+                                      data.decision == "grant", data.note)
+
+    return await _act(request, account, "decision", forms.ExtensionDecision, act)
 
 
 @staff_route("returns_stats")
@@ -228,28 +238,36 @@ async def acknowledge(request: Request, account: Account) -> Response:
 
 @staff_route("reply")
 async def reply(request: Request, account: Account) -> Response:
+    async def act(appeal: Appeal, actor: Actor, data: forms.Reply) -> None:
+        await handling.reply(appeal, actor, data.reply)
+
+    return await _act(request, account, "reply", forms.Reply, act)
+
+
+@staff_route("reject_appeal")
+async def reject_appeal(request: Request, account: Account) -> Response:
     form = await checked_form(request)
     appeal = await _visible(account, request.path_params["tracking_number"])
-    await handling.reply(appeal, Actor.of(account), str(form.get("reply", "")))
+    await triage.reject(appeal, Actor.of(account), str(form.get("reason", "")),
+                        str(form.get("explanation", "")))
     return _back(appeal)
 
 
 @staff_route("return_appeal")
 async def return_appeal(request: Request, account: Account) -> Response:
-    form = await checked_form(request)
-    appeal = await _visible(account, request.path_params["tracking_number"])
-    await routing.return_to_triage(appeal, Actor.of(account), str(form.get("reason", "")))
-    return RedirectResponse("/staff/queue", status_code=303)
+    async def act(appeal: Appeal, actor: Actor, data: forms.Return) -> None:
+        await routing.return_to_triage(appeal, actor, data.reason)
+
+    return await _act(request, account, "return", forms.Return, act, then="/staff/queue")
 
 
 @staff_route("route_appeal")
 async def route_appeal(request: Request, account: Account) -> Response:
-    form = await checked_form(request)
-    appeal = await _visible(account, request.path_params["tracking_number"])
-    await routing.route_manual(request.app.state.rules, appeal, str(form.get("department", "")),
-                               Actor.of(account), str(form.get("note", "")).strip(),
-                               str(form.get("category", "")).strip() or None)
-    return _back(appeal)
+    async def act(appeal: Appeal, actor: Actor, data: forms.Route) -> None:
+        await routing.route_manual(request.app.state.rules, appeal, data.department, actor,
+                                   data.note, data.category)
+
+    return await _act(request, account, "route", forms.Route, act)
 
 
 routes = [
@@ -266,6 +284,8 @@ routes = [
           name="return_appeal"),
     Route("/staff/appeals/{tracking_number}/route", route_appeal, methods=["POST"],
           name="route_appeal"),
+    Route("/staff/appeals/{tracking_number}/reject", reject_appeal, methods=["POST"],
+          name="reject_appeal"),
     Route("/staff/appeals/{tracking_number}/ask-info", ask_info, methods=["POST"],
           name="ask_info"),
     Route("/staff/appeals/{tracking_number}/extension", request_extension, methods=["POST"],

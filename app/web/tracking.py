@@ -2,23 +2,79 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
-from app.models import Appeal, AppealEvent
-from app.services import clocks
+from app.domain.states import AWAITING_RATING, Event, Status, allowed_events
+from app.domain.types import Role
+from app.models import Appeal, AppealEvent, AppealReply
+from app.schemas import appeals as forms
+from app.schemas.base import parse_form
+from app.services import clocks, triage
+from app.services.errors import ServiceError, ValidationFailed
 from app.web import presenters
 from app.web.render import render
 
 
-async def appeal_page(request: Request, appeal: Appeal, action_base: str) -> Response:
+async def appeal_page(request: Request, appeal: Appeal, action_base: str,
+                      refused: dict | None = None) -> Response:
     await appeal.fetch_related("department", "category", "region")
+    rules = request.app.state.rules
     events = await AppealEvent.filter(appeal_id=appeal.id, public=True).order_by("id")
-    mark = presenters.deadline_mark(request.app.state.rules, appeal.status, appeal.type,
-                                    appeal.reply_due_at, datetime.now(UTC))
+    replies = await AppealReply.filter(appeal_id=appeal.id).order_by("round")
+    mark = presenters.deadline_mark(rules, appeal.status, appeal.type, appeal.reply_due_at,
+                                    datetime.now(UTC))
+    rejection = await triage.rejection(appeal) if appeal.status == Status.REJECTED else None
+    redo_used = appeal.status in AWAITING_RATING and await clocks.redo_used(appeal)
+    may = allowed_events(appeal.status, Role.RESIDENT, redo_used=redo_used)
+    rating = None
+    if Event.RATE_OK in may:
+        closes_at = clocks.rating_closes_at(appeal.replied_at,
+                                            rules.policies.rating_window_days)
+        rating = {"redo": Event.RATE_UNSATISFIED in may,
+                  "last_day": presenters.local_date(closes_at - timedelta(seconds=1))}
     return render(request, "track_view.html", {
         "appeal": appeal, "events": events, "mark": mark, "ratings": clocks.RATINGS,
         "action_base": action_base, "tracking_login": action_base == "/track",
-    })
+        "replies": replies, "rating": rating, "rejection": rejection,
+        "may_supply_info": Event.INFO_SUPPLIED in may,
+        "refused": refused or {},
+    }, status=400 if refused else 200)
+
+
+async def act_or_refuse(request: Request, appeal: Appeal, action_base: str, posted: str,
+                        typed: dict[str, str], act: Callable[[], Awaitable[object]]) -> Response:
+    """Do the resident's action; a refusal about a field comes back on the appeal's page
+    beside the form `posted`, with what was typed kept."""
+    try:
+        await act()
+    except ServiceError as exc:
+        if exc.field is None or exc.code != "invalid":
+            raise
+        errors = exc.errors if isinstance(exc, ValidationFailed) else {exc.field: exc.message}
+        return await appeal_page(request, await Appeal.get(id=appeal.id), action_base,
+                                 {"form": posted, "errors": errors, "typed": typed})
+    return RedirectResponse(f"{action_base}/appeal" if action_base == "/track" else action_base,
+                            status_code=303)
+
+
+async def supply_info(request: Request, appeal: Appeal, action_base: str, form) -> Response:
+    """The resident's answer to a department's question, from either way of tracking."""
+    async def act() -> None:
+        info = parse_form(forms.InfoSupplied, {"text": form.get("info", "")})
+        await clocks.supply_info(request.app.state.rules, appeal, info.text)
+
+    typed = {"info": str(form.get("info", ""))}
+    return await act_or_refuse(request, appeal, action_base, "info", typed, act)
+
+
+async def rate(request: Request, appeal: Appeal, action_base: str, form) -> Response:
+    async def act() -> None:
+        rating = parse_form(forms.Rating, form)
+        await clocks.rate(request.app.state.rules, appeal, rating.rating, rating.reason)
+
+    typed = {key: str(form.get(key, "")) for key in ("rating", "reason")}
+    return await act_or_refuse(request, appeal, action_base, "rating", typed, act)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from app.domain.clock import compute_deadline, load_calendar, warn_at
-from app.domain.sla_policy import load_policies
+from app.domain.clock import compute_deadline, warn_at
+from app.rules import load_calendar, load_policies
 from tests.benchmarks.machine import cpu_model  # noqa: E402
 
 RULES = Path(__file__).resolve().parents[2] / "routing_rules"

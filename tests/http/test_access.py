@@ -6,12 +6,14 @@ is changed too. A record someone may not see answers 404."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 
 from app.domain.types import Role
-from app.models import Account, Appeal, AppealEvent
-from app.services import accounts, clocks, handling
-from app.services.workflow import Actor
+from app.models import Appeal, AppealEvent
+from app.services import accounts
 from app.web import staff
 from app.web.security import SESSION_COOKIE
 from tests.conftest import (
@@ -22,6 +24,7 @@ from tests.conftest import (
     submit_appeal,
     unique,
 )
+from tests.factories import make_appeal
 
 OWN = "990100-zhujian"      # where GOOD_APPEAL is routed
 OTHER = "990100-jiaoyu"     # some other department in the same city
@@ -62,6 +65,8 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", f"/staff/appeals/{N}/reply"):  (LOGIN, LOGIN, NF, ACT, NF, NF, NF, NF),
     ("POST", f"/staff/appeals/{N}/return"): (LOGIN, LOGIN, NF, ACT, NF, NF, NF, NF),
     ("POST", f"/staff/appeals/{N}/route"):  (LOGIN, LOGIN, NF, NF, NF, ACT, NF, NF),
+    # 不予受理: the dispatcher's alone (a handler returns, an inspector supervises).
+    ("POST", f"/staff/appeals/{N}/reject"): (LOGIN, LOGIN, NF, NF, NF, ACT, NF, NF),
     ("POST", f"/staff/appeals/{N}/ask-info"): (LOGIN, LOGIN, NF, ACT, NF, NF, NF, NF),
     ("POST", f"/staff/appeals/{N}/extension"): (LOGIN, LOGIN, NF, ACT, NF, NF, NF, NF),
     # Issue 5: a dispatcher or an inspector, never the requester, decides an extension.
@@ -79,6 +84,7 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"/staff/appeals/{N}/reply"):   (NA,) * 8,
     ("GET", f"/staff/appeals/{N}/return"):  (NA,) * 8,
     ("GET", f"/staff/appeals/{N}/route"):   (NA,) * 8,
+    ("GET", f"/staff/appeals/{N}/reject"):  (NA,) * 8,
     ("GET", f"/staff/appeals/{N}/ask-info"): (NA,) * 8,
     ("GET", f"/staff/appeals/{N}/extension"): (NA,) * 8,
     ("GET", f"/staff/appeals/{N}/extension/decision"): (NA,) * 8,
@@ -87,7 +93,7 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
 # The state each action needs, the form that would make it succeed, and what it leaves.
 NEEDS_STATE = {"acknowledge": "assigned", "reply": "accepted", "return": "assigned",
                "route": "assigned", "ask-info": "accepted", "extension": "accepted",
-               "decision": "extension_requested"}
+               "decision": "extension_requested", "reject": "triage"}
 FORM = {
     "acknowledge": {},
     "reply": {"reply": "经核查，已责令施工单位夜间停止作业，并安排人员巡查。"},
@@ -96,6 +102,7 @@ FORM = {
     "ask-info": {"question": "请补充工地的具体位置和施工单位名称。"},
     "extension": {"days": "2", "reason": "需要会同城管部门现场勘查。"},
     "decision": {"decision": "grant", "note": "同意延期"},
+    "reject": {"reason": "other_channel", "explanation": "该事项已进入诉讼程序。"},
 }
 AFTER = {
     "acknowledge": ("accepted", OWN),
@@ -105,10 +112,11 @@ AFTER = {
     "ask-info": ("awaiting_info", OWN),
     "extension": ("accepted", OWN),
     "decision": ("accepted", OWN),
+    "reject": ("rejected", None),
 }
 EVENT = {"acknowledge": "acknowledge", "reply": "reply", "return": "return",
          "route": "route_manual", "ask-info": "ask_info", "extension": "extension_request",
-         "decision": "extension_grant"}
+         "decision": "extension_grant", "reject": "reject"}
 
 
 def test_matrix_covers_every_staff_route_and_method():
@@ -164,31 +172,18 @@ async def _snapshot(number: str) -> tuple:
             rest)
 
 
-async def _new_appeal(app, state: str) -> tuple[str, str, dict]:
-    """A fresh appeal in OWN, brought to `state` by a colleague in OWN."""
-    title = unique("访问矩阵")
-    async with make_client(app) as resident:
-        receipt = await submit_appeal(resident, title=title)
-    appeal = await Appeal.get(tracking_number=receipt["number"])
-    assert appeal.status == "assigned"
-    if state in ("accepted", "extension_requested"):
-        colleague = await Account.filter(role="handler", department__code=OWN).first()
-        await handling.acknowledge(appeal, Actor.of(colleague))
-        if state == "extension_requested":
-            await clocks.request_extension(app.state.rules, appeal, Actor.of(colleague), 2,
-                                           "需要会同城管部门现场勘查。")
-    return receipt["number"], title, receipt
-
-
 async def all_pages(client, url: str, first) -> str:
-    """The text of a list page and every page after it (a busy queue has many)."""
-    texts, page, response = [first.text], 1, first
-    while "下一页" in response.text and page < 500:
-        page += 1
-        response = await client.get(url, params={"page": page})
+    """The text of a list page and every page after it (a busy queue has many), following
+    each page's 下一页 link (a cursor)."""
+    texts, response = [first.text], first
+    while (found := NEXT_PAGE.search(response.text)) and len(texts) < 500:
+        response = await client.get(url + html.unescape(found.group(1)))
         assert response.status_code == 200
         texts.append(response.text)
     return "\n".join(texts)
+
+
+NEXT_PAGE = re.compile(r'<a href="(\?[^"]*)" rel="next">')
 
 
 def _cells():
@@ -200,7 +195,9 @@ def _cells():
 @pytest.mark.parametrize(("method", "path", "role", "outcome"), list(_cells()))
 async def test_route_role_matrix(app, staff_clients, method, path, role, outcome):
     action = path.rsplit("/", 1)[1] if method == "POST" else ""
-    number, title, receipt = await _new_appeal(app, NEEDS_STATE.get(action, "assigned"))
+    made = await make_appeal(NEEDS_STATE.get(action, "assigned"), OWN, rules=app.state.rules,
+                             title=unique("访问矩阵"))
+    number, title, receipt = made.number, made.appeal.title, made.receipt
     url = path.replace(N, number)
     before = await _snapshot(number)
 
@@ -333,7 +330,7 @@ async def test_inspector_acts_on_no_appeal_but_extension_decisions(app, database
     """Inspectors read everything and change no appeal (DESIGN.md); the one exception is the
     extension decision, which issue 5 gives to a dispatcher or an inspector."""
     inspector = new_client()
-    number, _, _ = await _new_appeal(app, "extension_requested")
+    number = (await make_appeal("extension_requested", OWN, rules=app.state.rules)).number
     await login(inspector, await make_staff(Role.INSPECTOR))
     page = f"/staff/appeals/{number}"
     detail = await inspector.get(page)

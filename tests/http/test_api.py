@@ -11,15 +11,15 @@ from datetime import datetime
 import pytest
 
 from app.domain.types import Role
-from app.models import Account, Appeal, AppealEvent, OutboxMessage
-from app.services import clocks, handling, intake
-from app.services.accounts import create_account
+from app.models import Appeal, AppealEvent, OutboxMessage
+from app.services import clocks, handling
 from app.services.secrets import ALPHABET
-from app.services.workflow import Actor
+from app.web.api import routes as api_routes
 from app.web.app import create_app
 from app.web.openapi import REQUEST_SCHEMAS, document
 from tests import conftest
 from tests.conftest import GOOD_APPEAL, PASSWORD, make_client, make_staff, unique
+from tests.factories import handler_of, make_appeal, make_resident
 
 API = "/api/v1"
 GOOD = {**GOOD_APPEAL, "region": "990102", "public": False}
@@ -57,18 +57,8 @@ def assert_error(response, status: int, code: str, field: str | None = None) -> 
 
 
 def documented(method: str, path: str, status: int) -> bool:
-    operation = document()["paths"][path][method.lower()]
+    operation = document(api_routes)["paths"][path][method.lower()]
     return str(status) in operation["responses"]
-
-
-async def handler_actor() -> Actor:
-    return Actor.of(await Account.get(username=await make_staff(Role.HANDLER, DEPT)))
-
-
-async def resident_account() -> str:
-    username = unique("resident")
-    await create_account(username, PASSWORD, Role.RESIDENT, email=f"{username}@example.cn")
-    return username
 
 
 # --- catalog ------------------------------------------------------------------------------
@@ -346,12 +336,11 @@ async def test_info_and_rating_refuse_strangers_the_same_way(database, client):
 
 
 async def test_one_resident_cannot_read_another_residents_appeal(database, rules, client):
-    alice, bob = await resident_account(), await resident_account()
-    accounts = {name: await Account.get(username=name) for name in (alice, bob)}
-    receipts = {}
-    for name in (alice, bob):
-        sub = intake.validate({**GOOD, "title": unique(name)}, rules)
-        receipts[name] = await intake.submit(rules, sub, resident=accounts[name])
+    accounts = {a.username: a for a in (await make_resident(), await make_resident())}
+    alice, bob = accounts
+    receipts = {name: await make_appeal("assigned", DEPT, rules=rules, resident=account,
+                                        public=False)
+                for name, account in accounts.items()}
     alices, bobs = receipts[alice].appeal.tracking_number, receipts[bob].appeal.tracking_number
 
     own = await client.get(f"{API}/appeals/{alices}", headers=basic(alice, PASSWORD))
@@ -381,22 +370,15 @@ async def test_one_resident_cannot_read_another_residents_appeal(database, rules
 
 # --- supplying information and rating ------------------------------------------------------
 
-async def _accepted(client) -> tuple[dict, Appeal]:
-    made = await create(client, type="consultation")
-    appeal = await Appeal.get(tracking_number=made["tracking_number"])
-    assert appeal.status == "assigned", appeal.status
-    await handling.acknowledge(appeal, await handler_actor())
-    return made, appeal
-
-
 async def test_supplying_information_through_the_api(database, rules, client):
-    made, appeal = await _accepted(client)
-    auth = basic(made["username"], made["password"])
-    url = f"{API}/appeals/{made['tracking_number']}"
+    made = await make_appeal("accepted", DEPT, type="consultation", public=False)
+    appeal = made.appeal
+    auth = basic(made.username, made.password)
+    url = f"{API}/appeals/{made.number}"
     early = await client.post(f"{url}/info", json={"text": "还没人问我要材料"}, headers=auth)
     assert_error(early, 409, "illegal_transition", "text")
 
-    await clocks.ask_info(appeal, await handler_actor(), "请提供物业合同和报修记录照片")
+    await clocks.ask_info(appeal, await handler_of(DEPT), "请提供物业合同和报修记录照片")
     view = (await client.get(url, headers=auth)).json()
     assert view["status"] == {"key": "awaiting_info", "label": "待补充材料"}
     assert view["info_request"] == "请提供物业合同和报修记录照片"
@@ -422,12 +404,13 @@ async def test_supplying_information_through_the_api(database, rules, client):
 
 
 async def test_rating_the_reply_through_the_api(database, client):
-    made, appeal = await _accepted(client)
-    auth = basic(made["username"], made["password"])
-    url = f"{API}/appeals/{made['tracking_number']}"
+    made = await make_appeal("accepted", DEPT, type="consultation", public=False)
+    appeal = made.appeal
+    auth = basic(made.username, made.password)
+    url = f"{API}/appeals/{made.number}"
     assert_error(await client.post(f"{url}/rating", json={"rating": "satisfied"}, headers=auth),
                  409, "illegal_transition")
-    await handling.reply(appeal, await handler_actor(), "已联系物业公司，电梯将于本周内修复。")
+    await handling.reply(appeal, await handler_of(DEPT), "已联系物业公司，电梯将于本周内修复。")
     view = (await client.get(url, headers=auth)).json()
     assert view["status"]["key"] == "replied"
     assert view["reply"]["text"] == "已联系物业公司，电梯将于本周内修复。"
@@ -448,7 +431,7 @@ async def test_rating_the_reply_through_the_api(database, client):
     assert redo.status_code == 200, redo.text
     assert redo.json()["status"]["key"] == "accepted" and redo.json()["rating"] == "unsatisfied"
     appeal = await Appeal.get(id=appeal.id)
-    await handling.reply(appeal, await handler_actor(), "已督促物业更换电梯主板，现已恢复运行。")
+    await handling.reply(appeal, await handler_of(DEPT), "已督促物业更换电梯主板，现已恢复运行。")
     done = await client.post(f"{url}/rating", json={"rating": "satisfied", "reason": None},
                              headers=auth)
     assert done.status_code == 200, done.text
@@ -459,12 +442,13 @@ async def test_rating_the_reply_through_the_api(database, client):
 
 
 async def test_basically_satisfied_closes_the_appeal(database, client):
-    made, appeal = await _accepted(client)
-    await handling.reply(appeal, await handler_actor(), "已联系物业公司，电梯将于本周内修复。")
+    made = await make_appeal("accepted", DEPT, type="consultation", public=False)
+    appeal = made.appeal
+    await handling.reply(appeal, await handler_of(DEPT), "已联系物业公司，电梯将于本周内修复。")
     try:
-        done = await client.post(f"{API}/appeals/{made['tracking_number']}/rating",
+        done = await client.post(f"{API}/appeals/{made.number}/rating",
                                   json={"rating": "basically_satisfied"},
-                                  headers=basic(made["username"], made["password"]))
+                                  headers=basic(made.username, made.password))
     except Exception as exc:  # the ASGI transport re-raises the crash behind the 500
         raise AssertionError(f"crashed: {type(exc).__name__}") from exc
     assert done.status_code == 200, done.text
@@ -472,12 +456,10 @@ async def test_basically_satisfied_closes_the_appeal(database, client):
 
 
 async def test_a_resident_account_works_the_api_for_its_own_appeal(database, rules, client):
-    username = await resident_account()
-    account = await Account.get(username=username)
-    sub = intake.validate({**GOOD, "type": "consultation", "title": unique("账号")}, rules)
-    appeal = (await intake.submit(rules, sub, resident=account)).appeal
-    await handling.acknowledge(appeal, await handler_actor())
-    await handling.reply(appeal, await handler_actor(), "您咨询的事项已经办理完毕，请查收。")
+    account = await make_resident()
+    username = account.username
+    appeal = (await make_appeal("replied", DEPT, rules=rules, resident=account,
+                                type="consultation", public=False)).appeal
     rated = await client.post(f"{API}/appeals/{appeal.tracking_number}/rating",
                               json={"rating": "satisfied"}, headers=basic(username, PASSWORD))
     assert rated.status_code == 200 and rated.json()["status"]["key"] == "closed"
@@ -532,7 +514,7 @@ def _refs(value) -> set[str]:
 
 
 def test_openapi_references_resolve():
-    doc = document()
+    doc = document(api_routes)
     for ref in _refs(doc):
         assert ref.startswith("#/components/schemas/")
         assert ref.rsplit("/", 1)[1] in doc["components"]["schemas"], ref
@@ -540,7 +522,7 @@ def test_openapi_references_resolve():
 
 async def test_responses_match_the_documented_shapes(database, client):
     """Keys of real answers are exactly those the document's response schemas list."""
-    schemas = document()["components"]["schemas"]
+    schemas = document(api_routes)["components"]["schemas"]
     made = await create(client)
     assert set(made) == set(schemas["Receipt"]["properties"])
     view = (await client.get(f"{API}/appeals/{made['tracking_number']}",

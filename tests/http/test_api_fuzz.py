@@ -12,11 +12,12 @@ from hypothesis import strategies as st
 
 from app.models import Appeal, AppealEvent
 from app.rules import load_rules
-from app.services import clocks, handling
 from app.settings import ROOT
+from app.web.api import routes as api_routes
 from app.web.openapi import INFO, RATING, SUBMISSION, document
 from tests.conftest import make_client
-from tests.http.test_api import API, GOOD, basic, create, handler_actor, stored
+from tests.factories import make_appeal
+from tests.http.test_api import API, DEPT, GOOD, basic, stored
 
 FUZZ = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -116,7 +117,7 @@ def _encode(body: Any) -> bytes:
 
 
 def _documented(path: str, status: int) -> bool:
-    return str(status) in document()["paths"][path]["post"]["responses"]
+    return str(status) in document(api_routes)["paths"][path]["post"]["responses"]
 
 
 def _check_error(response) -> None:
@@ -147,12 +148,9 @@ async def test_fuzzed_submissions_never_crash_and_refusals_store_nothing(databas
 @pytest.fixture(scope="module")
 async def waiting(database, app):
     """An appeal awaiting the resident's information, and its credentials."""
-    async with make_client(app) as client:
-        made = await create(client, type="consultation")
-    appeal = await Appeal.get(tracking_number=made["tracking_number"])
-    await handling.acknowledge(appeal, await handler_actor())
-    await clocks.ask_info(appeal, await handler_actor(), "请补充物业合同的照片")
-    return made, appeal
+    made = await make_appeal("awaiting_info", DEPT, rules=app.state.rules, type="consultation",
+                             public=False)
+    return made, made.appeal
 
 
 @FUZZ
@@ -161,14 +159,14 @@ async def waiting(database, app):
        rating=bodies(RATING, REALISTIC, {"rating": "satisfied"}))
 async def test_fuzzed_info_and_rating_bodies(database, app, waiting, action, info, rating):
     made, appeal = waiting
-    auth = basic(made["username"], made["password"])
+    auth = basic(made.username, made.password)
     body = info if action == "info" else rating
     path = f"{API}/appeals/{{tracking_number}}/{action}"
     events = await AppealEvent.filter(appeal_id=appeal.id).count()
     status = (await Appeal.get(id=appeal.id)).status
     async with make_client(app) as client:
         response = await client.post(
-            path.replace("{tracking_number}", made["tracking_number"]),
+            path.replace("{tracking_number}", made.number),
             content=_encode(body), headers={"Content-Type": "application/json", **auth})
     event(f"status {response.status_code}")
     assert response.status_code < 500, response.text

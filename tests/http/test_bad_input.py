@@ -17,6 +17,7 @@ from tests.conftest import (
     submit_appeal,
     unique,
 )
+from tests.factories import make_appeal
 from tests.http.test_access import all_pages
 
 DEPARTMENT = "990100-zhujian"
@@ -127,11 +128,6 @@ async def test_markup_in_refused_submission_is_echoed_escaped(database, client):
 
 # --- Staff actions --------------------------------------------------------------------------
 
-async def _assigned(resident) -> tuple[str, str]:
-    receipt = await submit_appeal(resident, title=unique("办理出错"))
-    return receipt["number"], f"/staff/appeals/{receipt['number']}"
-
-
 async def _state(number: str) -> tuple:
     appeal = await Appeal.get(tracking_number=number)
     events = await AppealEvent.filter(appeal_id=appeal.id).count()
@@ -141,8 +137,9 @@ async def _state(number: str) -> tuple:
 @pytest.mark.parametrize("reply", ["", "   ", "收到", "已处理。"])
 async def test_reply_too_short_gets_chinese_error_and_status_unchanged(
         database, new_client, reply):
-    resident, handler = new_client(), new_client()
-    number, page = await _assigned(resident)
+    handler = new_client()
+    number = (await make_appeal("assigned", DEPARTMENT, title=unique("办理出错"))).number
+    page = f"/staff/appeals/{number}"
     await login(handler, await make_staff(Role.HANDLER, DEPARTMENT))
     assert (await post_form(handler, f"{page}/acknowledge", {}, page)).status_code == 303
     before = await _state(number)
@@ -154,8 +151,9 @@ async def test_reply_too_short_gets_chinese_error_and_status_unchanged(
 
 
 async def test_reply_too_long_gets_chinese_error(database, new_client):
-    resident, handler = new_client(), new_client()
-    number, page = await _assigned(resident)
+    handler = new_client()
+    number = (await make_appeal("assigned", DEPARTMENT, title=unique("办理出错"))).number
+    page = f"/staff/appeals/{number}"
     await login(handler, await make_staff(Role.HANDLER, DEPARTMENT))
     await post_form(handler, f"{page}/acknowledge", {}, page)
     before = await _state(number)
@@ -166,8 +164,9 @@ async def test_reply_too_long_gets_chinese_error(database, new_client):
 
 
 async def test_reply_before_acknowledge_is_an_illegal_transition(database, new_client):
-    resident, handler = new_client(), new_client()
-    number, page = await _assigned(resident)
+    handler = new_client()
+    number = (await make_appeal("assigned", DEPARTMENT, title=unique("办理出错"))).number
+    page = f"/staff/appeals/{number}"
     await login(handler, await make_staff(Role.HANDLER, DEPARTMENT))
     before = await _state(number)
     assert before[0] == "assigned"
@@ -179,8 +178,9 @@ async def test_reply_before_acknowledge_is_an_illegal_transition(database, new_c
 
 
 async def test_acknowledging_twice_is_an_illegal_transition(database, new_client):
-    resident, handler = new_client(), new_client()
-    number, page = await _assigned(resident)
+    handler = new_client()
+    number = (await make_appeal("assigned", DEPARTMENT, title=unique("办理出错"))).number
+    page = f"/staff/appeals/{number}"
     await login(handler, await make_staff(Role.HANDLER, DEPARTMENT))
     assert (await post_form(handler, f"{page}/acknowledge", {}, page)).status_code == 303
     before = await _state(number)
@@ -191,8 +191,9 @@ async def test_acknowledging_twice_is_an_illegal_transition(database, new_client
 
 
 async def test_return_without_reason_gets_chinese_error(database, new_client):
-    resident, handler = new_client(), new_client()
-    number, page = await _assigned(resident)
+    handler = new_client()
+    number = (await make_appeal("assigned", DEPARTMENT, title=unique("办理出错"))).number
+    page = f"/staff/appeals/{number}"
     await login(handler, await make_staff(Role.HANDLER, DEPARTMENT))
     before = await _state(number)
     response = await post_form(handler, f"{page}/return", {"reason": "  "}, page)
@@ -203,8 +204,9 @@ async def test_return_without_reason_gets_chinese_error(database, new_client):
 
 @pytest.mark.parametrize("department", ["", "000000-nobody"])
 async def test_route_to_unknown_department_gets_chinese_error(database, new_client, department):
-    resident, dispatcher = new_client(), new_client()
-    number, page = await _assigned(resident)
+    dispatcher = new_client()
+    number = (await make_appeal("assigned", DEPARTMENT, title=unique("办理出错"))).number
+    page = f"/staff/appeals/{number}"
     await login(dispatcher, await make_staff(Role.DISPATCHER))
     before = await _state(number)
     response = await post_form(dispatcher, f"{page}/route", {"department": department}, page)

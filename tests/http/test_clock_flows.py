@@ -7,21 +7,22 @@ from app.domain.types import Role
 from app.models import Account, Appeal, AppealEvent, OutboxMessage
 from app.services import clocks
 from app.services.workflow import Actor
+from tests import factories
 from tests.conftest import login, make_staff, post_form, submit_appeal, unique
 
 DEPT = "990102-zhujian"  # 东城区住建局
 
 
 async def _accepted_appeal(resident, handler) -> tuple[dict, str]:
-    receipt = await submit_appeal(resident, region="990102", type="consultation",
-                                  contact_email=f"{unique('c')}@example.com")
-    await login(handler, await make_staff(Role.HANDLER, DEPT))
-    page = f"/staff/appeals/{receipt['number']}"
-    assert (await post_form(handler, f"{page}/acknowledge", {}, page)).status_code == 303
-    track = await post_form(resident, "/track", {"username": receipt["username"],
-                                                 "password": receipt["password"]}, "/track")
+    """Accepted by the handler logged in on `handler`; the resident tracking it on `resident`."""
+    staff = await factories.make_staff(Role.HANDLER, DEPT)
+    made = await factories.make_appeal("accepted", DEPT, by=Actor.of(staff), type="consultation",
+                                       contact_email=f"{unique('c')}@example.com")
+    await login(handler, staff.username)
+    track = await post_form(resident, "/track", {"username": made.username,
+                                                 "password": made.password}, "/track")
     assert track.status_code == 303
-    return receipt, page
+    return made.receipt, f"/staff/appeals/{made.number}"
 
 
 async def test_waiting_for_the_resident_moves_the_deadline_by_the_days_waited(
@@ -84,9 +85,7 @@ async def test_extension_needs_someone_else_and_stays_within_policy(database, ru
 
 async def test_requester_cannot_grant_their_own_extension(database, rules):
     dispatcher = await Account.get(username=await make_staff(Role.DISPATCHER))
-    from tests.http.test_routing_loop import _submit
-
-    appeal = await _submit(rules, region="990102")
+    appeal = await factories.submit(rules=rules, region="990102")
     actor = Actor.of(dispatcher)
     await clocks.request_extension(rules, appeal, actor, 1, "需要协调多个部门")
     try:
@@ -122,6 +121,8 @@ async def test_unsatisfied_resident_gets_one_redo_with_a_fresh_window(database, 
                             {"rating": "unsatisfied", "reason": "还是没有解决"}, "/track/appeal")
     assert final.status_code == 303
     assert (await Appeal.get(id=appeal.id)).status == "closed"
+    kinds = await AppealEvent.filter(appeal_id=appeal.id).values_list("kind", flat=True)
+    assert "rate_unsatisfied_final" in kinds and "rate_ok" not in kinds
 
 
 async def test_tracking_page_shows_working_days_left(database, new_client):

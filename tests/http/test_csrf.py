@@ -12,9 +12,7 @@ from starlette.routing import Route
 
 from app.domain.types import Role
 from app.models import Account, Appeal, AppealEvent, WebSession
-from app.services import clocks, handling
 from app.services.accounts import load_session
-from app.services.workflow import Actor
 from app.web import access
 from app.web.app import create_app
 from app.web.security import CSRF_COOKIE, SESSION_COOKIE
@@ -27,9 +25,9 @@ from tests.conftest import (
     make_client,
     make_staff,
     post_form,
-    submit_appeal,
     unique,
 )
+from tests.factories import make_appeal
 
 DEPARTMENT = "990100-zhujian"  # where GOOD_APPEAL is routed
 WRONG = "x" * 43               # the right shape, the wrong value
@@ -63,36 +61,6 @@ FORMS = {
 STATE = {"reply": "accepted", "ask_info": "accepted", "request_extension": "accepted",
          "decide_extension": "extension_requested", "track_info": "awaiting_info",
          "track_rating": "replied"}
-STEPS = {  # how to get there from "assigned"
-    "accepted": ["acknowledge"],
-    "extension_requested": ["acknowledge", "extension"],
-    "awaiting_info": ["acknowledge", "ask_info"],
-    "replied": ["acknowledge", "reply"],
-}
-
-
-async def _appeal(app, state: str) -> dict:
-    async with make_client(app) as resident:
-        receipt = await submit_appeal(resident, title=unique("防伪造"))
-    appeal = await Appeal.get(tracking_number=receipt["number"])
-    colleague = await Account.filter(role="handler", department__code=DEPARTMENT).first()
-    if colleague is None:
-        await make_staff(Role.HANDLER, DEPARTMENT)
-        colleague = await Account.filter(role="handler", department__code=DEPARTMENT).first()
-    actor = Actor.of(colleague)
-    for step in STEPS.get(state, []):
-        if step == "acknowledge":
-            await handling.acknowledge(appeal, actor)
-        elif step == "extension":
-            await clocks.request_extension(app.state.rules, appeal, actor, 2, "需要现场勘查。")
-        elif step == "ask_info":
-            await clocks.ask_info(appeal, actor, "请补充具体地址。")
-        elif step == "reply":
-            await handling.reply(appeal, actor, FORMS["reply"]["reply"])
-    assert appeal.status == state.replace("extension_requested", "accepted")
-    return receipt
-
-
 async def _tracked_client(app, receipt: dict):
     client = make_client(app)
     tracked = await post_form(client, "/track", {"username": receipt["username"],
@@ -145,7 +113,8 @@ async def _scenario(app, name: str, path: str) -> tuple:
         return client, path, {"username": username, "password": PASSWORD}, unchanged
     if name == "track_login":
         client = make_client(app)
-        receipt = await _appeal(app, "assigned")
+        receipt = (await make_appeal("assigned", DEPARTMENT, rules=app.state.rules,
+                                     title=unique("防伪造"))).receipt
 
         async def unchanged():
             assert not await WebSession.filter(
@@ -163,6 +132,17 @@ async def _scenario(app, name: str, path: str) -> tuple:
             assert (await client.get("/staff/queue")).status_code == 200
 
         return client, path, {}, unchanged
+    if name == "account_password":
+        username = await make_staff(Role.INSPECTOR)
+        client = make_client(app)
+        await login(client, username)
+        before = (await Account.get(username=username)).password_hash
+
+        async def unchanged():
+            assert (await Account.get(username=username)).password_hash == before
+
+        return client, path, {"current": PASSWORD, "password": "another-long-password"}, \
+            unchanged
     if name == "account_register":
         client = make_client(app)
         email = f"{unique('csrf')}@example.com"
@@ -172,7 +152,8 @@ async def _scenario(app, name: str, path: str) -> tuple:
 
         return client, path, {"email": email, "password": PASSWORD}, unchanged
     if name == "track_logout":
-        receipt = await _appeal(app, "assigned")
+        receipt = (await make_appeal("assigned", DEPARTMENT, rules=app.state.rules,
+                                     title=unique("防伪造"))).receipt
         client = await _tracked_client(app, receipt)
         token = client.cookies.get("ms_track")
 
@@ -185,7 +166,8 @@ async def _scenario(app, name: str, path: str) -> tuple:
     # Anything else: a staff action on one appeal (or a new route this file has not met).
     params = set(re.findall(r"{(\w+)}", path))
     assert params <= {"tracking_number"}, f"teach test_csrf how to fill {params} in {path}"
-    receipt = await _appeal(app, STATE.get(name, "assigned"))
+    receipt = (await make_appeal(STATE.get(name, "assigned"), DEPARTMENT,
+                                 rules=app.state.rules, title=unique("防伪造"))).receipt
     number = receipt["number"]
     url = path.replace("{tracking_number}", number)
     if name in access.ROUTE_ROLES:

@@ -3,7 +3,7 @@
 import re
 
 from app.models import Account, Appeal, LoginThrottle, OutboxMessage
-from app.services import residents
+from app.services import throttle
 from tests.conftest import GOOD_APPEAL, csrf, post_form, submit_appeal, unique
 
 PASSWORD = "a-long-resident-password"
@@ -146,10 +146,10 @@ async def test_wrong_passwords_are_slowed_then_refused(database, new_client):
 
 async def test_lock_grows_with_each_failure(database):
     name = unique("grow")
-    for _ in range(residents.FREE_FAILURES + 3):
-        await residents.record_failure(name)
-    row = await LoginThrottle.get(key=residents._throttle_key(name))
-    assert row.failures == residents.FREE_FAILURES + 3
+    for _ in range(throttle.FREE_FAILURES + 3):
+        await throttle.failed(throttle.account_name(name))
+    row = await LoginThrottle.get(key=throttle.key(throttle.account_name(name)))
+    assert row.failures == throttle.FREE_FAILURES + 3
     from app.services.workflow import now_utc
 
     wait = (row.locked_until - now_utc()).total_seconds()

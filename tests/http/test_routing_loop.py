@@ -10,21 +10,16 @@ import sys
 
 from app.domain.types import Role
 from app.models import Appeal, AppealEvent, LabelledExample
-from app.services import intake
 from app.services.training_data import database_examples
 from app.settings import ROOT
-from tests.conftest import GOOD_APPEAL, login, make_staff, post_form, unique
-
-
-async def _submit(rules, **overrides) -> Appeal:
-    sub = intake.validate({**GOOD_APPEAL, "title": unique("路由"), **overrides}, rules)
-    return (await intake.submit(rules, sub)).appeal
+from tests.conftest import login, make_staff, post_form
+from tests.factories import submit
 
 
 async def test_unsure_route_waits_in_triage_with_its_explanation(database, rules, app):
     strict = dataclasses.replace(rules, routing=dataclasses.replace(rules.routing,
                                                                     confidence_threshold=1.0))
-    appeal = await _submit(strict, category="", body="我想问一下这个事情应该找哪个部门办理比较好。")
+    appeal = await submit(rules=strict, category="", body="我想问一下这个事情应该找哪个部门办理比较好。")
     assert appeal.status == "triage" and appeal.department_id is None
     record = appeal.routing
     assert record["model_version"] and record["rules_hash"] == rules.hash
@@ -33,7 +28,7 @@ async def test_unsure_route_waits_in_triage_with_its_explanation(database, rules
 
 
 async def test_return_and_reroute_records_a_labelled_example(database, rules, new_client):
-    appeal = await _submit(rules, region="990121")  # 物业 keyword → 清河县住建局
+    appeal = await submit(rules=rules, region="990121")  # 物业 keyword → 清河县住建局
     assert appeal.status == "assigned"
     handler, dispatcher, inspector = new_client(), new_client(), new_client()
     await login(handler, await make_staff(Role.HANDLER, "990121-zhujian"))
@@ -71,7 +66,7 @@ async def test_return_and_reroute_records_a_labelled_example(database, rules, ne
 
 
 async def test_handler_does_not_see_the_routing_explanation(database, rules, new_client):
-    appeal = await _submit(rules, region="990121")
+    appeal = await submit(rules=rules, region="990121")
     handler = new_client()
     await login(handler, await make_staff(Role.HANDLER, "990121-zhujian"))
     page = await handler.get(f"/staff/appeals/{appeal.tracking_number}")
@@ -79,7 +74,7 @@ async def test_handler_does_not_see_the_routing_explanation(database, rules, new
 
 
 async def test_train_from_db_uses_the_platform_examples(database, rules, tmp_path):
-    appeal = await _submit(rules, region="990222")
+    appeal = await submit(rules=rules, region="990222")
     await LabelledExample.create(appeal_id=appeal.id, category="城乡建设",
                                  department_code="990222-zhujian", source="manual_route",
                                  created_at=appeal.submitted_at)

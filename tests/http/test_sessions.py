@@ -235,3 +235,100 @@ async def test_rate_limit_does_not_block_reading_pages(database, limited_app):
                                               "password": "nothing"})
         assert (await client.get("/")).status_code == 200
         assert (await client.get("/track")).status_code == 200
+
+
+# --- a new password, or a disabled account, ends the other sessions ----------------------
+
+async def _logged_in_resident(new_client, email: str, password: str, count: int) -> list:
+    browsers = []
+    for _ in range(count):
+        browser = new_client()
+        done = await post_form(browser, "/account/login",
+                               {"email": email, "password": password}, "/account/login")
+        assert done.status_code == 303, done.text
+        assert (await browser.get("/account/appeals")).status_code == 200
+        browsers.append(browser)
+    return browsers
+
+
+async def test_password_reset_ends_every_session_of_the_account(database, app, new_client):
+    from tests.factories import make_resident
+    from tests.http.test_residents import _confirm, _link
+
+    account = await make_resident()
+    phone, desk = await _logged_in_resident(new_client, account.username, PASSWORD, 2)
+    old_token = phone.cookies.get(SESSION_COOKIE)
+    stranger = new_client()
+    await post_form(stranger, "/account/reset", {"email": account.username}, "/account/reset")
+    done = await _confirm(stranger, await _link(account.username, "password_reset"),
+                          {"password": "a-brand-new-password"})
+    assert done.status_code == 200, done.text
+
+    assert not await WebSession.filter(account_id=account.id).exists()
+    for browser in (phone, desk):
+        response = await browser.get("/account/appeals")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/account/login"
+    async with make_client(app) as replay:  # someone who kept the cookie
+        replay.cookies.set(SESSION_COOKIE, old_token)
+        assert (await replay.get("/account/appeals")).status_code == 303
+    await _logged_in_resident(new_client, account.username, "a-brand-new-password", 1)
+
+
+async def test_tracking_password_reset_ends_the_tracking_sessions(database, new_client):
+    from tests.factories import make_appeal
+    from tests.http.test_residents import _confirm, _link
+
+    email = f"{unique('t')}@example.com"
+    made = await make_appeal("assigned", contact_email=email)
+    tracker = new_client()
+    tracked = await post_form(tracker, "/track", {"username": made.username,
+                                                  "password": made.password}, "/track")
+    assert tracked.status_code == 303
+    assert (await tracker.get("/track/appeal")).status_code == 200
+    await post_form(tracker, "/track/reset", {"tracking_number": made.number, "email": email},
+                    "/track/reset")
+    done = await _confirm(new_client(), await _link(email, "password_reset"))
+    assert done.status_code == 200, done.text
+    response = await tracker.get("/track/appeal")
+    assert response.status_code == 303 and response.headers["location"] == "/track"
+    assert not await WebSession.filter(appeal_id=made.appeal.id).exists()
+
+
+async def test_password_change_ends_the_other_sessions_but_not_its_own(database, new_client):
+    from app.models import Account
+    from app.services.accounts import set_password
+
+    username = await make_staff(Role.INSPECTOR)
+    phone, desk = new_client(), new_client()
+    await login(phone, username)
+    await login(desk, username)
+    account = await Account.get(username=username)
+    await set_password(account, "another-long-password", keep=phone.cookies.get(SESSION_COOKIE))
+
+    assert (await phone.get("/staff/appeals")).status_code == 200
+    response = await desk.get("/staff/appeals")
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    assert await WebSession.filter(account_id=account.id).count() == 1
+    refused = await post_form(new_client(), "/login",
+                              {"username": username, "password": PASSWORD}, "/login")
+    assert refused.status_code == 400
+
+
+async def test_disabled_account_is_logged_out_everywhere(database, new_client):
+    from app.models import Account
+    from app.services.accounts import deactivate
+
+    username = await make_staff(Role.DISPATCHER)
+    phone, desk = new_client(), new_client()
+    await login(phone, username)
+    await login(desk, username)
+    account = await Account.get(username=username)
+    await deactivate(account)
+    assert not await WebSession.filter(account_id=account.id).exists()
+    for browser in (phone, desk):
+        response = await browser.get("/staff/triage")
+        assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    again = await post_form(new_client(), "/login", {"username": username, "password": PASSWORD},
+                            "/login")
+    assert again.status_code == 400

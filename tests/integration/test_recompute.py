@@ -10,12 +10,12 @@ from app.domain.clock import to_local
 from app.models import Appeal, AppealEvent
 from app.rules import load_rules
 from app.settings import ROOT
-from tests.http.test_routing_loop import _submit
+from tests.factories import submit
 
 
 async def test_new_holiday_moves_running_deadlines_and_logs_it(database, rules, tmp_path):
-    appeal = await _submit(rules, region="990102", type="consultation")
-    closed = await _submit(rules, region="990102", type="consultation")
+    appeal = await submit(rules=rules, region="990102", type="consultation")
+    closed = await submit(rules=rules, region="990102", type="consultation")
     await Appeal.filter(id=closed.id).update(status="closed")
     # Declare the first working day of the window a holiday.
     first = to_local(appeal.submitted_at).date() + timedelta(days=1)

@@ -7,24 +7,23 @@ import pytest
 
 from app.domain.clock import to_local
 from app.domain.types import Role
-from app.models import Account, Appeal, AppealEvent, OutboxMessage
+from app.models import Appeal, AppealEvent, OutboxMessage
 from app.services import sweep as sla
 from app.services.accounts import create_account
+from app.services.workflow import Actor
 from tests.conftest import USE_PG, unique
-from tests.http.test_routing_loop import _submit
+from tests.factories import make_appeal, make_staff
 
 DEPT = "990121-jiaoyu"  # 清河县教育局
 
 
 async def _appeal_with_handler(rules) -> tuple[Appeal, str]:
     email = f"{unique('h')}@gov.example.cn"
-    await create_account(unique("handler"), "correct-horse-battery", Role.HANDLER,
-                         department_code=DEPT, email=email)
-    appeal = await _submit(rules, region="990121", type="consultation",
-                           body="孩子所在学校周末强制补课还收费，家长很有意见，请教育局查一查。")
-    await Appeal.filter(id=appeal.id).update(department_id=(await Account.get(email=email))
-                                             .department_id, status="accepted")
-    return await Appeal.get(id=appeal.id), email
+    handler = await make_staff(Role.HANDLER, DEPT, email=email)
+    made = await make_appeal("accepted", DEPT, rules=rules, by=Actor.of(handler),
+                             region="990121", type="consultation",
+                             body="孩子所在学校周末强制补课还收费，家长很有意见，请教育局查一查。")
+    return await Appeal.get(id=made.appeal.id), email
 
 
 def _mine(appeal: Appeal, prefix: str):

@@ -5,13 +5,13 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.models import Appeal
-from tests.http.test_routing_loop import _submit
+from tests.factories import submit
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 async def test_deadline_written_in_shanghai_time_compares_with_utc_now(database, rules):
-    appeal = await _submit(rules)
+    appeal = await submit(rules=rules)
     due = datetime(2026, 11, 22, 9, 0, tzinfo=SHANGHAI)  # 01:00 UTC
     await Appeal.filter(id=appeal.id).update(reply_due_at=due)
     utc_after = datetime(2026, 11, 22, 1, 30, tzinfo=UTC)  # text-wise "01:30" < "09:00"

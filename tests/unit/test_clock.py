@@ -8,10 +8,9 @@ from app.domain.clock import (
     WorkingCalendar,
     compute_deadline,
     explain_zh,
-    load_calendar,
-    load_calendar_overrides,
     working_days_between,
 )
+from app.rules import load_calendar, load_calendar_overrides
 from app.rules_error import RulesError
 
 CAL = WorkingCalendar()
@@ -135,7 +134,7 @@ overrides:
         load_calendar_overrides(path)
     assert excinfo.value.problems[0][0] == str(path)
     assert problems(excinfo) == [
-        ("overrides[0] (2027-02-30)", "bad date '2027-02-30': expected YYYY-MM-DD")]
+        ("overrides[0] (2027-02-30).date", "日期有误 '2027-02-30'：应为 YYYY-MM-DD")]
 
 
 def test_duplicate_date_is_named(tmp_path):
@@ -147,7 +146,7 @@ overrides:
     with pytest.raises(RulesError) as excinfo:
         load_calendar_overrides(path)
     assert problems(excinfo) == [
-        ("overrides[1] (2027-01-01)", "duplicate date, already in overrides[0] (2027-01-01)")]
+        ("overrides[1] (2027-01-01)", "日期重复，已见于 overrides[0] (2027-01-01)")]
 
 
 def test_missing_reason_and_wrong_types_are_all_reported(tmp_path):
@@ -164,30 +163,29 @@ overrides:
     with pytest.raises(RulesError) as excinfo:
         load_calendar_overrides(path)
     found = problems(excinfo)
-    assert ("overrides[0] (2027-01-01)", "missing reason") in found
-    assert ("overrides[1] (2027-01-02)",
-            "working must be true or false, got 'no'") in found
-    assert any(e.startswith("overrides[2]") and "bad date" in m for e, m in found)
-    assert ("overrides[3] (2027-01-04)", "reason must be text, got 7") in found
-    assert ("overrides[4] (2027-01-05)", "unknown key 'note'") in found
-    assert ("overrides[5]", "expected a mapping with date, working, reason") in found
-    assert ("overrides[6]", "missing date") in found
+    assert ("overrides[0] (2027-01-01).reason", "缺少此项") in found
+    assert ("overrides[1] (2027-01-02).working", "应为 true 或 false，实为 'no'") in found
+    assert any(e.startswith("overrides[2]") and "日期有误" in m for e, m in found)
+    assert ("overrides[3] (2027-01-04).reason", "应为文字，实为 7") in found
+    assert ("overrides[4] (2027-01-05).note", "未知的键（可用：date, working, reason）") in found
+    assert ("overrides[5]", "应为映射，实为 'just a string'") in found
+    assert ("overrides[6].date", "缺少此项") in found
     assert len(found) == 7
 
 
 def test_bad_top_level(tmp_path):
     with pytest.raises(RulesError) as excinfo:
         load_calendar_overrides(write(tmp_path, "overrides: {}\nconfirmed: [2027]\n"))
-    assert [e for e, _ in problems(excinfo)] == ["confirmed", "overrides"]
+    assert sorted(e for e, _ in problems(excinfo)) == ["confirmed", "overrides"]
     with pytest.raises(RulesError):
         load_calendar_overrides(write(tmp_path, "- a list\n"))
     with pytest.raises(RulesError) as excinfo:
         load_calendar(write(tmp_path, "confirmed_years: [twenty]\n"))
-    assert problems(excinfo)[0][0] == "confirmed_years: 'twenty'"
+    assert problems(excinfo) == [("confirmed_years[0]", "应为整数，实为 'twenty'")]
 
 
 def test_unreadable_or_invalid_yaml(tmp_path):
-    with pytest.raises(RulesError, match="cannot read"):
+    with pytest.raises(RulesError, match="文件不存在"):
         load_calendar_overrides(tmp_path / "missing.yaml")
-    with pytest.raises(RulesError, match="not valid YAML"):
+    with pytest.raises(RulesError, match="不是有效的 YAML"):
         load_calendar_overrides(write(tmp_path, "overrides: [\n"))

@@ -1,4 +1,5 @@
 import shutil
+from datetime import date
 
 import pytest
 
@@ -49,6 +50,43 @@ def test_unparsable_yaml_names_the_file(rules_copy):
     with pytest.raises(RulesError) as caught:
         load_rules(rules_copy)
     assert caught.value.problems[0][0] == "categories.yaml"
+
+
+def test_unknown_keys_are_refused_naming_file_and_entry(rules_copy):
+    text = (rules_copy / "routing.yaml").read_text(encoding="utf-8")
+    (rules_copy / "routing.yaml").write_text(
+        text.replace("  - name: 食品安全\n", "  - name: 食品安全\n    colour: red\n"),
+        encoding="utf-8")
+    with pytest.raises(RulesError) as caught:
+        load_rules(rules_copy)
+    assert caught.value.problems == [
+        ("routing.yaml", "keyword_rules[1] (食品安全).colour",
+         "未知的键（可用：name, any, department, category）")]
+
+
+def test_problems_in_several_files_are_all_listed(rules_copy):
+    def edit(name, old, new):
+        text = (rules_copy / name).read_text(encoding="utf-8")
+        assert old in text
+        (rules_copy / name).write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    edit("regions.yaml", "level: city", "level: county")
+    edit("routing.yaml", "confidence_threshold: 0.55", 'confidence_threshold: "high"')
+    edit("clocks.yaml", "reply_days: 5", "reply_days: 0")
+    edit("hot_topics.yaml", "  - 医保报销", "  - [医保, 报销]")
+    with pytest.raises(RulesError) as caught:
+        load_rules(rules_copy)
+    assert caught.value.problems == [
+        ("regions.yaml", "regions[0] (990000).children[0] (990100)", "level 应为 city，实为 county"),
+        ("routing.yaml", "confidence_threshold", "应为数字，实为 'high'"),
+        ("clocks.yaml", "types.consultation.reply_days", "应不小于 1，实为 0"),
+        ("hot_topics.yaml", "hot_topics[5]", "应为文字，实为 ['医保', '报销']"),
+    ]
+
+
+def test_a_key_left_empty_means_none(rules_copy):
+    (rules_copy / "calendar.yaml").write_text("confirmed_years:\noverrides:\n", encoding="utf-8")
+    assert load_rules(rules_copy).calendar.day(date(2027, 1, 1)).provisional
 
 
 def test_rules_check_command_exits_1_and_lists_problems(rules_copy, capsys):

@@ -3,7 +3,8 @@ import copy
 import pytest
 import yaml
 
-from app.domain.sla_policy import Policy, load_policies
+from app.domain.sla_policy import Policy
+from app.rules import load_policies
 from app.rules_error import RulesError
 
 GOOD = {
@@ -60,7 +61,7 @@ def test_missing_type_is_named(tmp_path):
     with pytest.raises(RulesError) as excinfo:
         load_policies(write(tmp_path, data))
     assert excinfo.value.problems == [
-        (str(tmp_path / "clocks.yaml"), "types.help", "missing policy for this appeal type")]
+        (str(tmp_path / "clocks.yaml"), "types.help", "缺少该诉求类型的时限")]
 
 
 def test_negative_numbers_and_wrong_types_are_named(tmp_path):
@@ -73,11 +74,11 @@ def test_negative_numbers_and_wrong_types_are_named(tmp_path):
     with pytest.raises(RulesError) as excinfo:
         load_policies(write(tmp_path, data))
     assert problems(excinfo) == [
-        ("ack_days", "must be a whole number >= 0, got -1"),
-        ("types.complaint", "max_extension_days must be a whole number >= 0, got -3"),
-        ("types.report", "reply_days must be a whole number >= 1, got '15'"),
-        ("types.suggestion", "warn_before_days must be a whole number >= 0, got True"),
-        ("types.evaluation", "reply_days must be a whole number >= 1, got 0"),
+        ("ack_days", "应不小于 0，实为 -1"),
+        ("types.complaint.max_extension_days", "应不小于 0，实为 -3"),
+        ("types.report.reply_days", "应为整数，实为 '15'"),
+        ("types.suggestion.warn_before_days", "应为整数，实为 True"),
+        ("types.evaluation.reply_days", "应不小于 1，实为 0"),
     ]
 
 
@@ -90,10 +91,11 @@ def test_unknown_keys_and_types_are_named(tmp_path):
     with pytest.raises(RulesError) as excinfo:
         load_policies(write(tmp_path, data))
     found = problems(excinfo)
-    assert ("timezone", "unknown key (allowed: ack_days, types)") in found
-    assert found[1][0] == "types.consultation" and "missing warn_before_days" in found[1][1]
-    assert ("types.help", "unknown key 'reply_hours'") in found
-    assert found[-1][0] == "types.praise" and found[-1][1].startswith("unknown appeal type")
+    assert ("timezone", "未知的键（可用：ack_days, rating_window_days, types）") in found
+    assert ("types.consultation.warn_before_days", "缺少此项") in found
+    assert ("types.help.reply_hours",
+            "未知的键（可用：reply_days, warn_before_days, max_extension_days）") in found
+    assert any(e == "types.praise" and m.startswith("应为 'consultation'") for e, m in found)
 
 
 def test_warning_must_fall_inside_the_window(tmp_path):
@@ -101,21 +103,27 @@ def test_warning_must_fall_inside_the_window(tmp_path):
     data["types"]["help"]["warn_before_days"] = 5
     with pytest.raises(RulesError) as excinfo:
         load_policies(write(tmp_path, data))
-    assert problems(excinfo) == [("types.help", "warn_before_days must be smaller than reply_days")]
+    assert problems(excinfo) == [("types.help", "warn_before_days 必须小于 reply_days")]
 
 
 def test_missing_ack_and_types(tmp_path):
     with pytest.raises(RulesError) as excinfo:
         load_policies(write(tmp_path, {"types": None}))
-    entries = [e for e, _ in problems(excinfo)]
-    assert entries[:2] == ["ack_days", "types"]
-    assert "types.consultation" in entries
+    assert problems(excinfo) == [("ack_days", "缺少此项"), ("types", "缺少此项")]
 
 
 def test_not_a_mapping_or_unreadable(tmp_path):
     path = tmp_path / "clocks.yaml"
     path.write_text("- 1\n", encoding="utf-8")
-    with pytest.raises(RulesError, match="expected a mapping"):
+    with pytest.raises(RulesError, match="应为映射"):
         load_policies(path)
-    with pytest.raises(RulesError, match="cannot read"):
+    with pytest.raises(RulesError, match="文件不存在"):
         load_policies(tmp_path / "nope.yaml")
+
+
+def test_rating_window_defaults_to_seven_days_and_refuses_zero(tmp_path):
+    assert load_policies("routing_rules/clocks.yaml").rating_window_days == 7
+    assert load_policies(write(tmp_path, GOOD)).rating_window_days == 7
+    with pytest.raises(RulesError) as excinfo:
+        load_policies(write(tmp_path, {**GOOD, "rating_window_days": 0}))
+    assert problems(excinfo) == [("rating_window_days", "应不小于 1，实为 0")]

@@ -1,13 +1,28 @@
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from app.domain.states import (
+    ANSWERED,
+    AWAITING_RATING,
+    AWAITING_RESIDENT,
+    CLOCK_RUNNING,
+    COUNTS_AS_OVERDUE,
+    EVENT_LABELS,
+    FINISHED,
+    OPEN,
+    ROLE_EVENTS,
     STATUS_LABELS,
     TRANSITIONS,
+    WITH_DEPARTMENT,
     Event,
     IllegalTransition,
     Status,
+    allowed_events,
+    counts_as_overdue,
     next_status,
 )
+from app.domain.types import Role
 
 S, E = Status, Event
 
@@ -26,6 +41,7 @@ LIFE = [  # DESIGN.md's diagram, edge by edge
     (S.REPLIED, E.RATE_OK, S.CLOSED),
     (S.REPLIED, E.LAPSE, S.CLOSED),
     (S.REPLIED, E.RATE_UNSATISFIED, S.ACCEPTED),
+    (S.REPLIED, E.RATE_UNSATISFIED_FINAL, S.CLOSED),
 ]
 
 
@@ -73,3 +89,122 @@ def test_finished_appeals_accept_no_moving_event():
                 continue
             with pytest.raises(IllegalTransition):
                 next_status(state, event)
+
+
+def test_every_state_is_reachable_from_submission():
+    reached, frontier = {S.SUBMITTED}, [S.SUBMITTED]
+    while frontier:
+        state = frontier.pop()
+        for (source, _), target in TRANSITIONS.items():
+            if source is state and target not in reached:
+                reached.add(target)
+                frontier.append(target)
+    assert reached == set(Status)
+
+
+def test_every_moving_event_is_caused_by_a_role_or_the_system():
+    by_roles = {e for events in ROLE_EVENTS.values() for e in events}
+    system = {E.ROUTE_CONFIDENT, E.ROUTE_UNSURE, E.LAPSE}
+    moving = {e for (s, e), t in TRANSITIONS.items() if s is not t}
+    assert moving <= by_roles | system
+
+
+def test_every_status_is_open_awaiting_rating_or_finished_and_only_one():
+    assert OPEN | AWAITING_RATING | FINISHED == set(Status)
+    assert not OPEN & AWAITING_RATING
+    assert not OPEN & FINISHED
+    assert not AWAITING_RATING & FINISHED
+
+
+def test_finished_states_are_exactly_those_no_event_moves():
+    moved_from = {s for (s, _), t in TRANSITIONS.items() if s is not t}
+    assert FINISHED == set(Status) - moved_from
+
+
+def test_the_narrower_groups_lie_inside_open():
+    assert WITH_DEPARTMENT <= OPEN
+    assert AWAITING_RESIDENT <= WITH_DEPARTMENT
+    assert CLOCK_RUNNING == OPEN - AWAITING_RESIDENT
+    assert ANSWERED == AWAITING_RATING | {S.CLOSED}
+
+
+def test_with_department_is_where_routing_puts_an_appeal_and_a_return_takes_it_out():
+    assert next_status(S.TRIAGE, E.ROUTE_MANUAL) in WITH_DEPARTMENT
+    for state in WITH_DEPARTMENT:
+        if (state, E.RETURN) in TRANSITIONS:
+            assert next_status(state, E.RETURN) not in WITH_DEPARTMENT
+
+
+def test_overdue_means_open_not_awaiting_the_resident_and_past_the_deadline():
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    past, future = now - timedelta(hours=1), now + timedelta(hours=1)
+    assert COUNTS_AS_OVERDUE == OPEN - {S.AWAITING_INFO}
+    assert counts_as_overdue(S.TRIAGE, past, now)
+    assert counts_as_overdue(S.ACCEPTED, past, now)
+    assert not counts_as_overdue(S.ACCEPTED, future, now)
+    assert not counts_as_overdue(S.AWAITING_INFO, past, now)
+    assert not counts_as_overdue(S.REPLIED, past, now)
+    assert not counts_as_overdue(S.CLOSED, past, now)
+    assert not counts_as_overdue(S.SUBMITTED, None, now)
+
+
+BUTTONS = [
+    (Role.DISPATCHER, S.TRIAGE, [E.ROUTE_MANUAL, E.REJECT]),
+    (Role.DISPATCHER, S.ASSIGNED, [E.ROUTE_MANUAL, E.EXTENSION_GRANT, E.EXTENSION_REFUSE]),
+    (Role.DISPATCHER, S.REPLIED, []),
+    (Role.HANDLER, S.ASSIGNED, [E.ACKNOWLEDGE, E.EXTENSION_REQUEST, E.RETURN]),
+    (Role.HANDLER, S.ACCEPTED, [E.REPLY, E.ASK_INFO, E.EXTENSION_REQUEST, E.RETURN]),
+    (Role.HANDLER, S.AWAITING_INFO, [E.EXTENSION_REQUEST]),
+    (Role.HANDLER, S.TRIAGE, []),
+    (Role.INSPECTOR, S.ACCEPTED, [E.SUPERVISE, E.EXTENSION_GRANT, E.EXTENSION_REFUSE]),
+    (Role.INSPECTOR, S.REPLIED, [E.SUPERVISE]),
+    (Role.INSPECTOR, S.CLOSED, []),
+    (Role.RESIDENT, S.AWAITING_INFO, [E.INFO_SUPPLIED]),
+    (Role.RESIDENT, S.REPLIED, [E.RATE_OK, E.RATE_UNSATISFIED]),
+    (Role.RESIDENT, S.ACCEPTED, []),
+    (Role.ADMIN, S.TRIAGE, []),
+]
+
+
+@pytest.mark.parametrize(("role", "state", "expected"), BUTTONS)
+def test_allowed_events_are_the_buttons_of_each_role(role, state, expected):
+    assert allowed_events(state, role) == expected
+
+
+def test_allowed_events_are_always_legal_in_that_state():
+    for role in Role:
+        for state in Status:
+            for event in allowed_events(state, role):
+                next_status(state, event)
+
+
+def test_a_used_redo_turns_unsatisfied_into_the_final_rating():
+    assert allowed_events(S.REPLIED, Role.RESIDENT, redo_used=True) == [
+        E.RATE_OK, E.RATE_UNSATISFIED_FINAL]
+    assert next_status(S.REPLIED, E.RATE_UNSATISFIED_FINAL) is S.CLOSED
+    assert "再次不满意" in EVENT_LABELS[E.RATE_UNSATISFIED_FINAL]
+
+
+def test_nobody_acts_on_a_finished_appeal():
+    for role in Role:
+        for state in FINISHED:
+            assert allowed_events(state, role) == []
+
+
+def test_every_event_has_a_chinese_label():
+    assert set(EVENT_LABELS) == set(Event)
+
+
+def test_every_acting_route_is_open_to_exactly_the_roles_that_may_cause_its_event():
+    from app.web.access import ROUTE_EVENTS, ROUTE_ROLES
+
+    for route, event in ROUTE_EVENTS.items():
+        causing = {role for role, events in ROLE_EVENTS.items() if event in events}
+        assert ROUTE_ROLES[route] == causing, route
+
+
+def test_only_an_appeal_that_counts_as_overdue_can_be_marked_overdue():
+    marked = {s for (s, e) in TRANSITIONS if e is E.SLA_OVERDUE}
+    assert marked == COUNTS_AS_OVERDUE
+    with pytest.raises(IllegalTransition):
+        next_status(S.AWAITING_INFO, E.SLA_OVERDUE)

@@ -1,0 +1,77 @@
+"""The routing rules as plain data: regions, departments, categories, routing, clocks.
+
+app.rules reads and checks routing_rules/ and builds these; the domain only reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.domain.clock import WorkingCalendar
+from app.domain.sla_policy import Policies
+
+LEVELS = ("province", "city", "county")
+
+
+@dataclass(frozen=True)
+class RegionSpec:
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+
+
+@dataclass(frozen=True)
+class DepartmentSpec:
+    code: str
+    name: str
+    kind: str
+    region_code: str
+    head_name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class KeywordRule:
+    name: str
+    words: tuple[str, ...]
+    department_kind: str
+    category: str | None
+
+
+@dataclass(frozen=True)
+class Routing:
+    confidence_threshold: float
+    reports_to: str
+    category_department: dict[str, str]
+    level_overrides: dict[str, dict[str, str]]
+    keyword_rules: tuple[KeywordRule, ...]
+
+
+@dataclass
+class Rules:
+    regions: dict[str, RegionSpec]
+    departments: dict[str, DepartmentSpec]
+    categories: dict[str, list[str]]
+    routing: Routing
+    policies: Policies
+    calendar: WorkingCalendar
+    hash: str
+    hot_topics: list[str] = field(default_factory=list)
+
+    def department_of(self, region_code: str, kind: str) -> DepartmentSpec | None:
+        code: str | None = region_code
+        while code is not None:
+            found = self.departments.get(f"{code}-{kind}")
+            if found is not None:
+                return found
+            code = self.regions[code].parent_code
+        return None
+
+    def region_path(self, code: str) -> list[RegionSpec]:
+        path = []
+        current: str | None = code
+        while current is not None:
+            path.append(self.regions[current])
+            current = self.regions[current].parent_code
+        return list(reversed(path))

@@ -1,0 +1,1 @@
+"""Declared models of every input and response body (see `app.schemas.base`)."""

@@ -1,0 +1,70 @@
+"""What staff send from an appeal's page: reply, return, route, ask for information, and
+extension requests and decisions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from app.schemas.base import Blank, Input, Say
+from app.schemas.limits import (
+    CATEGORY_MAX,
+    DEPARTMENT_MAX,
+    EXTENSION_DAYS_MAX,
+    EXTENSION_DAYS_MIN,
+    INFO_MAX,
+    INFO_MIN,
+    NO_NUL,
+    NOTE_MAX,
+    REASON_MAX,
+    REASON_MIN,
+    REPLY_MAX,
+    REPLY_MIN,
+    RETURN_REASON_MAX,
+    ROUTE_NOTE_MAX,
+)
+
+_REPLY_SHORT = "{label}至少 {min_length} 个字。"
+
+
+class Reply(Input):
+    reply: Annotated[str, Field(title="答复内容", min_length=REPLY_MIN, max_length=REPLY_MAX,
+                                pattern=NO_NUL),
+                     Say(missing=_REPLY_SHORT, too_short=_REPLY_SHORT)]
+
+
+class Return(Input):
+    reason: Annotated[str, Field(title="退回理由", min_length=1, max_length=RETURN_REASON_MAX,
+                                 pattern=NO_NUL),
+                      Say(missing="退回须说明理由。")]
+
+
+class Route(Input):
+    department: Annotated[str, Field(title="承办部门", min_length=1, max_length=DEPARTMENT_MAX,
+                                     pattern=NO_NUL),
+                          Say.always("请选择有效的承办部门。")]
+    category: Annotated[str | None, Field(title="分类", max_length=CATEGORY_MAX, pattern=NO_NUL),
+                        Blank, Say.always("请选择有效的分类。")] = None
+    note: Annotated[str, Field(title="分派说明", max_length=ROUTE_NOTE_MAX, pattern=NO_NUL)] = ""
+
+
+class AskInfo(Input):
+    question: Annotated[str, Field(title="需要群众补充的内容", min_length=INFO_MIN,
+                                   max_length=INFO_MAX, pattern=NO_NUL),
+                        Say(missing="请填写需要群众补充的内容。")]
+
+
+class ExtensionRequest(Input):
+    days: Annotated[int, Field(title="延期天数", ge=EXTENSION_DAYS_MIN, le=EXTENSION_DAYS_MAX),
+                    Say(missing="请填写延期的工作日天数。", type="请填写延期的工作日天数。",
+                        range="延期天数须在 {ge} 到 {le} 个工作日之间。")]
+    reason: Annotated[str, Field(title="延期理由", min_length=REASON_MIN, max_length=REASON_MAX,
+                                 pattern=NO_NUL),
+                      Say(missing="请填写延期理由。")]
+
+
+class ExtensionDecision(Input):
+    decision: Annotated[Literal["grant", "refuse"], Field(title="审批意见"),
+                        Say.always("请选择批准或不批准。")]
+    note: Annotated[str, Field(title="审批说明", max_length=NOTE_MAX, pattern=NO_NUL)] = ""

@@ -1,0 +1,179 @@
+"""Test factories: staff, residents, and an appeal in any state in any department.
+
+Appeals are built through the real services (intake, routing, handling, clocks), so their
+rows and events are the ones production writes; only the people acting are made up.
+
+    made = await make_appeal("accepted", "990100-zhujian", type="complaint", title="...")
+    made.appeal, made.number, made.receipt  # receipt: number / username / password
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.domain.types import Role
+from app.models import Account, Appeal
+from app.rules import Rules, load_rules
+from app.services import accounts, clocks, handling, intake, routing, triage
+from app.services.workflow import Actor
+from app.settings import ROOT
+from tests.conftest import GOOD_APPEAL, PASSWORD, unique
+
+OWN = "990100-zhujian"  # where GOOD_APPEAL routes by itself
+
+# No keyword rule matches this and no category is chosen: it waits for a dispatcher.
+UNSURE_BODY = "我想问一下这个事情应该找哪个部门办理比较好，麻烦告诉我一下。"
+REPLY = "经核查，已责令物业公司三日内修复电梯，并安排人员跟进。"
+QUESTION = "请补充具体的楼栋号和报修记录。"
+EXTENSION_REASON = "需要会同城管部门现场勘查。"
+REDO_REASON = "电梯仍然没有修好，问题没有解决。"
+
+# How to get from "assigned" (or "triage") to each state; each step is one real service call.
+STEPS: dict[str, tuple[str, ...]] = {
+    "triage": (),
+    "assigned": (),
+    "accepted": ("acknowledge",),
+    "extension_requested": ("acknowledge", "request_extension"),
+    "awaiting_info": ("acknowledge", "ask_info"),
+    "replied": ("acknowledge", "reply"),
+    "redo": ("acknowledge", "reply", "rate_unsatisfied"),
+    "closed": ("acknowledge", "reply", "rate_satisfied"),
+    "rejected": ("reject",),
+}
+STATES = tuple(STEPS)
+_UNROUTED = {"triage", "rejected"}
+
+
+@functools.cache
+def default_rules() -> Rules:
+    return load_rules(ROOT / "routing_rules")
+
+
+@dataclass
+class MadeAppeal:
+    appeal: Appeal
+    username: str  # the tracking login the quick channel issues
+    password: str
+
+    @property
+    def number(self) -> str:
+        return self.appeal.tracking_number
+
+    @property
+    def receipt(self) -> dict[str, str]:
+        """The same keys as conftest.submit_appeal's receipt."""
+        return {"number": self.number, "username": self.username, "password": self.password}
+
+
+async def make_staff(role: Role = Role.HANDLER, department: str | None = None, *,
+                     username: str | None = None, email: str | None = None,
+                     password: str = PASSWORD) -> Account:
+    username = username or unique(role.value)
+    return await accounts.create_account(username, password, role, display_name=username,
+                                         department_code=department, email=email)
+
+
+async def make_resident(*, email: str | None = None, password: str = PASSWORD,
+                        active: bool = True, **fields) -> Account:
+    """A resident account as registration leaves it once verified (username = mail)."""
+    email = email or f"{unique('resident')}@example.cn"
+    account = await accounts.create_account(email, password, Role.RESIDENT, email=email)
+    if not active or fields:
+        for key, value in {"is_active": active, **fields}.items():
+            setattr(account, key, value)
+        await account.save()
+    return account
+
+
+async def handler_of(department: str) -> Actor:
+    """An existing handler of the department (the oldest), or a new one."""
+    account = await Account.filter(role=Role.HANDLER.value, department__code=department,
+                                   is_active=True).order_by("id").first()
+    return Actor.of(account or await make_staff(Role.HANDLER, department))
+
+
+async def dispatcher() -> Actor:
+    account = await Account.filter(role=Role.DISPATCHER.value, is_active=True) \
+        .order_by("id").first()
+    return Actor.of(account or await make_staff(Role.DISPATCHER))
+
+
+def _form(status: str, department: str | None, fields: dict) -> dict:
+    form = {**GOOD_APPEAL, "title": unique("测试诉求")}
+    if department:
+        form["region"] = department.split("-", 1)[0]
+    if status in _UNROUTED:
+        form.update(category="", body=UNSURE_BODY)
+    form.update(fields)
+    return form
+
+
+async def make_appeal(status: str = "assigned", department: str | None = OWN, *,
+                      rules: Rules | None = None, resident: Account | None = None,
+                      by: Actor | None = None, at: datetime | None = None,
+                      **fields) -> MadeAppeal:
+    """An appeal in `status` ("triage", "assigned", "accepted", "extension_requested",
+    "awaiting_info", "replied", "redo", "closed", "rejected") with `department` (ignored
+    for triage and rejected; None: wherever the first route sends it). `fields` override the submission form (type, title, body,
+    region, category, contact_*, public...). `by` is the handler who acts (default: the
+    department's oldest handler). `at` is when it was submitted."""
+    if status not in STEPS:
+        raise ValueError(f"no factory for state {status!r}; one of {STATES}")
+    rules = rules or default_rules()
+    unrouted = status in _UNROUTED
+    submit_rules = rules
+    if unrouted:
+        strict = dataclasses.replace(rules.routing, confidence_threshold=1.0)
+        submit_rules = dataclasses.replace(rules, routing=strict)
+    receipt = await _submit(submit_rules, _form(status, None if unrouted else department, fields),
+                            resident, at)
+    appeal = receipt.appeal
+    if unrouted and appeal.status == "assigned":
+        await routing.return_to_triage(appeal, await handler_of(
+            (await appeal.department).code), "不属于本部门职责。")
+    elif not unrouted and department is not None:
+        await _route_to(rules, appeal, department)
+    if by is None and appeal.department_id is not None:
+        by = await handler_of((await appeal.department).code)
+    actor = by
+    for step in STEPS[status]:
+        await _STEP[step](rules, appeal, actor)
+    return MadeAppeal(appeal, receipt.username, receipt.password)
+
+
+async def submit(*, rules: Rules | None = None, resident: Account | None = None,
+                 at: datetime | None = None, **fields) -> Appeal:
+    """An appeal as its first route leaves it, wherever that is (GOOD_APPEAL by default)."""
+    form = {**GOOD_APPEAL, "title": unique("测试诉求"), **fields}
+    return (await _submit(rules or default_rules(), form, resident, at)).appeal
+
+
+async def _submit(rules: Rules, form: dict, resident: Account | None,
+                  at: datetime | None) -> intake.Receipt:
+    return await intake.submit(rules, intake.validate(form, rules), resident=resident, at=at)
+
+
+async def _route_to(rules: Rules, appeal: Appeal, department: str) -> None:
+    current = (await appeal.department).code if appeal.department_id else None
+    if appeal.status != "assigned" or current != department:
+        await routing.route_manual(rules, appeal, department, await dispatcher())
+
+
+async def _reject(rules: Rules, appeal: Appeal, actor: Actor | None) -> None:
+    await triage.reject(appeal, await dispatcher(), "out_of_scope")
+
+
+_STEP = {
+    "acknowledge": lambda rules, appeal, actor: handling.acknowledge(appeal, actor),
+    "request_extension": lambda rules, appeal, actor: clocks.request_extension(
+        rules, appeal, actor, 2, EXTENSION_REASON),
+    "ask_info": lambda rules, appeal, actor: clocks.ask_info(appeal, actor, QUESTION),
+    "reply": lambda rules, appeal, actor: handling.reply(appeal, actor, REPLY),
+    "rate_unsatisfied": lambda rules, appeal, actor: clocks.rate(
+        rules, appeal, "unsatisfied", REDO_REASON),
+    "rate_satisfied": lambda rules, appeal, actor: clocks.rate(rules, appeal, "satisfied"),
+    "reject": _reject,
+}

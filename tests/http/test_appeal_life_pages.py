@@ -1,0 +1,114 @@
+"""What people see of an appeal's end: the buttons the state table allows, the reason of a
+不予受理, both replies of a redone appeal, and a rating form that promises only what holds."""
+
+import base64
+import re
+
+from app.domain.types import Role
+from app.models import Appeal, AppealEvent
+from app.services import handling
+from tests.conftest import login, make_staff, post_form
+from tests.factories import OWN, REPLY, handler_of, make_appeal
+
+SECOND_REPLY = "经复查，物业公司已更换电梯主板，电梯已恢复运行，并已通过安全检验。"
+EXPLANATION = "您反映的劳动争议已由劳动人事争议仲裁委员会受理，请关注仲裁结果。"
+
+
+def _forms(page: str) -> set[str]:
+    return set(re.findall(r'action="/staff/appeals/[^/"]+/([a-z\-/]+)"', page))
+
+
+async def _tracker(new_client, made):
+    client = new_client()
+    response = await post_form(client, "/track", {"username": made.username,
+                                                  "password": made.password}, "/track")
+    assert response.status_code == 303
+    return client
+
+
+async def test_each_role_sees_the_buttons_the_state_table_gives_it(database, new_client):
+    dispatcher, handler = new_client(), new_client()
+    await login(dispatcher, await make_staff(Role.DISPATCHER))
+    await login(handler, await make_staff(Role.HANDLER, OWN))
+    waiting = await make_appeal("triage")
+    accepted = await make_appeal("accepted", OWN)
+
+    page = (await dispatcher.get(f"/staff/appeals/{waiting.number}")).text
+    assert _forms(page) == {"route", "reject"}
+    assert "不属于本平台受理范围" in page
+    page = (await dispatcher.get(f"/staff/appeals/{accepted.number}")).text
+    assert _forms(page) == set()
+    page = (await handler.get(f"/staff/appeals/{accepted.number}")).text
+    assert _forms(page) == {"reply", "ask-info", "extension", "return"}
+
+
+async def test_a_rejected_appeal_shows_its_reason_to_the_resident(database, new_client):
+    dispatcher = new_client()
+    await login(dispatcher, await make_staff(Role.DISPATCHER))
+    made = await make_appeal("triage")
+    page = f"/staff/appeals/{made.number}"
+    refused = await post_form(dispatcher, f"{page}/reject", {"reason": "other"}, page)
+    assert refused.status_code == 400
+    assert "请说明不予受理的理由" in refused.text
+    done = await post_form(dispatcher, f"{page}/reject",
+                           {"reason": "other_channel", "explanation": EXPLANATION}, page)
+    assert done.status_code == 303
+    assert (await Appeal.get(tracking_number=made.number)).status == "rejected"
+    assert _forms((await dispatcher.get(page)).text) == set()
+
+    resident = await _tracker(new_client, made)
+    view = (await resident.get("/track/appeal")).text
+    assert "不予受理" in view
+    assert "已通过诉讼、仲裁、行政复议或信访等渠道处理" in view
+    assert EXPLANATION in view
+
+    token = base64.b64encode(f"{made.username}:{made.password}".encode()).decode()
+    api = await resident.get(f"/api/v1/appeals/{made.number}",
+                             headers={"Authorization": f"Basic {token}"})
+    assert api.status_code == 200
+    body = api.json()
+    assert body["status"]["key"] == "rejected"
+    assert body["rejection"] == {"reason": "other_channel",
+                                 "label": "已通过诉讼、仲裁、行政复议或信访等渠道处理",
+                                 "explanation": EXPLANATION}
+
+
+async def test_both_replies_of_a_redone_appeal_stay_on_the_pages(database, new_client):
+    made = await make_appeal("redo", OWN)
+    await handling.reply(made.appeal, await handler_of(OWN), SECOND_REPLY)
+
+    handler = new_client()
+    await login(handler, await make_staff(Role.HANDLER, OWN))
+    staff_page = (await handler.get(f"/staff/appeals/{made.number}")).text
+    trail = staff_page[staff_page.index('id="trail"'):]
+    assert REPLY in trail and SECOND_REPLY in trail
+    assert trail.index(REPLY) < trail.index(SECOND_REPLY)
+
+    resident = await _tracker(new_client, made)
+    view = (await resident.get("/track/appeal")).text
+    current = view[view.index('id="reply"'):view.index('id="reply-history"')]
+    assert SECOND_REPLY in current and REPLY not in current
+    history = view[view.index('id="reply-history"'):]
+    assert REPLY in history and SECOND_REPLY in history
+
+
+async def test_the_rating_form_promises_a_redo_only_while_one_is_left(database, new_client):
+    fresh = await make_appeal("replied", OWN)
+    view = (await (await _tracker(new_client, fresh)).get("/track/appeal")).text
+    assert "将重新办理一次" in view
+    assert 'id="rate-by"' in view
+
+    redone = await make_appeal("redo", OWN)
+    await handling.reply(redone.appeal, await handler_of(OWN), SECOND_REPLY)
+    resident = await _tracker(new_client, redone)
+    view = (await resident.get("/track/appeal")).text
+    assert "将重新办理一次" not in view
+    assert "再次不满意将就此办结" in view
+    rated = await post_form(resident, "/track/rating",
+                            {"rating": "unsatisfied", "reason": "电梯还是经常停运，问题没有解决。"},
+                            "/track/appeal")
+    assert rated.status_code == 303
+    view = (await resident.get("/track/appeal")).text
+    assert "群众再次不满意，办结" in view
+    kinds = await AppealEvent.filter(appeal_id=redone.appeal.id).values_list("kind", flat=True)
+    assert "rate_unsatisfied_final" in kinds and "rate_ok" not in kinds

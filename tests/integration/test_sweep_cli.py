@@ -1,0 +1,53 @@
+"""`minsheng sweep --at ISO-8601` sweeps as of another instant (replaying a missed night)."""
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+from app.domain.clock import to_local
+from app.models import Appeal, AppealEvent
+from app.services import clocks
+from app.settings import ROOT
+from tests.factories import OWN, make_appeal
+
+
+async def minsheng(database_url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database_url, "MINSHENG_DEV": "1"}
+    return await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "app.cli", *args], env=env,
+        capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+
+async def test_sweep_at_a_day_after_the_window_closes_an_unrated_reply_once(database, rules):
+    appeal = (await make_appeal("replied", OWN, rules=rules)).appeal
+    closes = clocks.rating_closes_at(appeal.replied_at, rules.policies.rating_window_days)
+    at = to_local(closes + timedelta(days=1)).isoformat()
+
+    first = await minsheng(database, "sweep", "--at", at)
+    assert first.returncode == 0, first.stderr
+    assert "评价期满办结" in first.stdout
+    second = await minsheng(database, "sweep", "--at", at)
+    assert second.returncode == 0, second.stderr
+    assert "评价期满办结 0 件" in second.stdout
+
+    stored = await Appeal.get(id=appeal.id)
+    assert stored.status == "closed"
+    assert to_local(stored.closed_at).isoformat() == at
+    assert await AppealEvent.filter(appeal_id=appeal.id, kind="lapse").count() == 1
+
+
+async def test_sweep_before_the_window_ends_leaves_the_reply_open(database, rules):
+    appeal = (await make_appeal("replied", OWN, rules=rules)).appeal
+    closes = clocks.rating_closes_at(appeal.replied_at, rules.policies.rating_window_days)
+    naive_beijing = to_local(closes - timedelta(minutes=1)).replace(tzinfo=None).isoformat()
+    done = await minsheng(database, "sweep", "--at", naive_beijing)
+    assert done.returncode == 0, done.stderr
+    assert (await Appeal.get(id=appeal.id)).status == "replied"
+
+
+async def test_sweep_at_refuses_a_time_it_cannot_read(database):
+    done = await minsheng(database, "sweep", "--at", "下周一")
+    assert done.returncode == 2
+    assert "时间格式有误" in done.stderr
