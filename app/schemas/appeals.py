@@ -83,7 +83,8 @@ class Submission(Input):
                     "(empty or null: not given)."),
         Say(too_long="电子邮箱格式不正确。"), Blank] = None
     public: Annotated[bool, Field(
-        description="Whether the appeal may be published (default false).")] = False
+        title="是否公开", description="Whether the appeal may be published (default false).")
+    ] = False
     named_unit: Annotated[str | None, Field(
         title="被举报单位", max_length=DEPARTMENT_MAX, pattern=NO_NUL, validate_default=True,
         description="举报对象: the department code (catalog.departments) a report is about; "

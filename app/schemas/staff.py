@@ -68,3 +68,12 @@ class ExtensionDecision(Input):
     decision: Annotated[Literal["grant", "refuse"], Field(title="审批意见"),
                         Say.always("请选择批准或不批准。")]
     note: Annotated[str, Field(title="审批说明", max_length=NOTE_MAX, pattern=NO_NUL)] = ""
+
+
+class Reject(Input):
+    """不予受理: which reasons exist, and when an explanation is owed, is triage's to say."""
+
+    reason: Annotated[str, Field(title="不予受理的理由", min_length=1, max_length=40,
+                                 pattern=NO_NUL),
+                      Say.always("请选择不予受理的理由。")]
+    explanation: Annotated[str, Field(title="说明", max_length=REASON_MAX, pattern=NO_NUL)] = ""

@@ -246,11 +246,10 @@ async def reply(request: Request, account: Account) -> Response:
 
 @staff_route("reject_appeal")
 async def reject_appeal(request: Request, account: Account) -> Response:
-    form = await checked_form(request)
-    appeal = await _visible(account, request.path_params["tracking_number"])
-    await triage.reject(appeal, Actor.of(account), str(form.get("reason", "")),
-                        str(form.get("explanation", "")))
-    return _back(appeal)
+    async def act(appeal: Appeal, actor: Actor, data: forms.Reject) -> None:
+        await triage.reject(appeal, actor, data.reason, data.explanation)
+
+    return await _act(request, account, "reject", forms.Reject, act)
 
 
 @staff_route("return_appeal")

@@ -296,23 +296,63 @@ async def test_tracking_password_reset_ends_the_tracking_sessions(database, new_
 
 
 async def test_password_change_ends_the_other_sessions_but_not_its_own(database, new_client):
-    from app.models import Account
-    from app.services.accounts import set_password
-
     username = await make_staff(Role.INSPECTOR)
     phone, desk = new_client(), new_client()
     await login(phone, username)
     await login(desk, username)
-    account = await Account.get(username=username)
-    await set_password(account, "another-long-password", keep=phone.cookies.get(SESSION_COOKIE))
+    assert 'href="/account/password"' in (await phone.get("/staff/appeals")).text
+    changed = await post_form(phone, "/account/password",
+                              {"current": PASSWORD, "password": "another-long-password"},
+                              "/account/password")
+    assert changed.status_code == 200 and "密码已修改" in changed.text
 
     assert (await phone.get("/staff/appeals")).status_code == 200
     response = await desk.get("/staff/appeals")
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
-    assert await WebSession.filter(account_id=account.id).count() == 1
-    refused = await post_form(new_client(), "/login",
-                              {"username": username, "password": PASSWORD}, "/login")
-    assert refused.status_code == 400
+    assert await WebSession.filter(account__username=username).count() == 1
+    old = await post_form(new_client(), "/login", {"username": username, "password": PASSWORD},
+                          "/login")
+    assert old.status_code == 400
+    await login_with(new_client(), username, "another-long-password")
+
+
+async def login_with(client, username: str, password: str) -> None:
+    done = await post_form(client, "/login", {"username": username, "password": password},
+                           "/login")
+    assert done.status_code == 303, done.text
+
+
+async def test_password_change_needs_the_current_password_and_a_long_new_one(
+        database, new_client):
+    from app.models import LoginThrottle
+
+    username = await make_staff(Role.DISPATCHER)
+    phone, desk = new_client(), new_client()
+    await login(phone, username)
+    await login(desk, username)
+    for current, new, message in (
+            ("not-my-password", "another-long-password", "当前密码不正确。"),
+            ("", "another-long-password", "请填写当前密码。"),
+            (PASSWORD, "short", "密码至少 10 位。")):
+        refused = await post_form(phone, "/account/password",
+                                  {"current": current, "password": new}, "/account/password")
+        assert refused.status_code == 400 and message in refused.text
+    assert (await desk.get("/staff/triage")).status_code == 200  # nothing was ended
+    await login_with(new_client(), username, PASSWORD)  # nor changed
+    for _ in range(6):  # the current password is a door like the others: guessing locks it
+        await post_form(phone, "/account/password",
+                        {"current": "guess-guess", "password": "another-long-password"},
+                        "/account/password")
+    locked = await post_form(phone, "/account/password",
+                             {"current": PASSWORD, "password": "another-long-password"},
+                             "/account/password")
+    assert locked.status_code == 429
+    await LoginThrottle.all().delete()
+
+
+async def test_password_page_is_for_logged_in_accounts_only(database, client):
+    response = await client.get("/account/password")
+    assert response.status_code == 303 and response.headers["location"] == "/account/login"
 
 
 async def test_disabled_account_is_logged_out_everywhere(database, new_client):

@@ -3,10 +3,13 @@ strict parsing for JSON, lenient for forms; one model for both."""
 
 from __future__ import annotations
 
+import inspect
+import re
+
 import pytest
 
 from app.schemas import accounts, appeals, limits, staff
-from app.schemas.base import InputError, form_values, parse, parse_form
+from app.schemas.base import Input, InputError, form_values, parse, parse_form
 from app.web.openapi import SUBMISSION
 from tests.conftest import GOOD_APPEAL
 
@@ -90,3 +93,12 @@ def test_nullable_fields_are_documented_as_a_list_of_types():
     assert SUBMISSION["properties"]["category"]["type"] == ["string", "null"]
     assert SUBMISSION["properties"]["title"]["maxLength"] == limits.TITLE_MAX
     assert SUBMISSION["additionalProperties"] is False
+
+
+def test_every_input_field_has_a_chinese_label_for_its_messages():
+    for module in (accounts, appeals, staff):
+        for _, model in inspect.getmembers(module, inspect.isclass):
+            if issubclass(model, Input) and model is not Input:
+                for name, field in model.model_fields.items():
+                    assert field.title and re.search(r"[\u4e00-\u9fff]", field.title), \
+                        (model.__name__, name)
