@@ -138,12 +138,10 @@ async def post_form(client: httpx.AsyncClient, path: str, data: dict, page: str 
 
 
 async def make_staff(role: Role, department_code: str | None = None) -> str:
-    from app.services.accounts import create_account
+    """A staff account's username, for login(); tests.factories.make_staff gives the row."""
+    from tests import factories
 
-    username = unique(role.value)
-    await create_account(username, PASSWORD, role, display_name=username,
-                         department_code=department_code)
-    return username
+    return (await factories.make_staff(role, department_code)).username
 
 
 async def login(client: httpx.AsyncClient, username: str) -> None:
