@@ -179,10 +179,11 @@ def _instant(text: str) -> datetime:
 
     try:
         at = datetime.fromisoformat(text.strip())
-    except ValueError:
+        # At the ends of the calendar (year 1, year 9999) the shift to UTC overflows.
+        return (at if at.tzinfo else at.replace(tzinfo=SHANGHAI)).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise argparse.ArgumentTypeError(
             f"时间格式有误：{text!r}，应为 ISO-8601，如 2026-03-09T08:00:00+08:00") from None
-    return (at if at.tzinfo else at.replace(tzinfo=SHANGHAI)).astimezone(UTC)
 
 
 def cmd_sla_recompute(args: argparse.Namespace) -> int:

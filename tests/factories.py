@@ -17,6 +17,8 @@ from datetime import datetime
 from app.domain.types import Role
 from app.models import Account, Appeal
 from app.rules import Rules, load_rules
+from app.schemas import appeals, staff
+from app.schemas.base import parse
 from app.services import accounts, clocks, handling, intake, routing, triage
 from app.services.workflow import Actor
 from app.settings import ROOT
@@ -133,7 +135,7 @@ async def make_appeal(status: str = "assigned", department: str | None = OWN, *,
     appeal = receipt.appeal
     if unrouted and appeal.status == "assigned":
         await routing.return_to_triage(appeal, await handler_of(
-            (await appeal.department).code), "不属于本部门职责。")
+            (await appeal.department).code), parse(staff.Return, {"reason": "不属于本部门职责。"}))
     elif not unrouted and department is not None:
         await _route_to(rules, appeal, department)
     if by is None and appeal.department_id is not None:
@@ -159,21 +161,26 @@ async def _submit(rules: Rules, form: dict, resident: Account | None,
 async def _route_to(rules: Rules, appeal: Appeal, department: str) -> None:
     current = (await appeal.department).code if appeal.department_id else None
     if appeal.status != "assigned" or current != department:
-        await routing.route_manual(rules, appeal, department, await dispatcher())
+        await routing.route_manual(rules, appeal, await dispatcher(),
+                                   parse(staff.Route, {"department": department}))
 
 
 async def _reject(rules: Rules, appeal: Appeal, actor: Actor | None) -> None:
-    await triage.reject(appeal, await dispatcher(), "out_of_scope")
+    await triage.reject(appeal, await dispatcher(), parse(staff.Reject, {"reason": "out_of_scope"}))
 
 
 _STEP = {
     "acknowledge": lambda rules, appeal, actor: handling.acknowledge(appeal, actor),
     "request_extension": lambda rules, appeal, actor: clocks.request_extension(
-        rules, appeal, actor, 2, EXTENSION_REASON),
-    "ask_info": lambda rules, appeal, actor: clocks.ask_info(appeal, actor, QUESTION),
-    "reply": lambda rules, appeal, actor: handling.reply(appeal, actor, REPLY),
+        rules, appeal, actor, parse(staff.ExtensionRequest,
+                                    {"days": 2, "reason": EXTENSION_REASON})),
+    "ask_info": lambda rules, appeal, actor: clocks.ask_info(
+        appeal, actor, parse(staff.AskInfo, {"question": QUESTION})),
+    "reply": lambda rules, appeal, actor: handling.reply(
+        appeal, actor, parse(staff.Reply, {"reply": REPLY})),
     "rate_unsatisfied": lambda rules, appeal, actor: clocks.rate(
-        rules, appeal, "unsatisfied", REDO_REASON),
-    "rate_satisfied": lambda rules, appeal, actor: clocks.rate(rules, appeal, "satisfied"),
+        rules, appeal, parse(appeals.Rating, {"rating": "unsatisfied", "reason": REDO_REASON})),
+    "rate_satisfied": lambda rules, appeal, actor: clocks.rate(
+        rules, appeal, parse(appeals.Rating, {"rating": "satisfied"})),
     "reject": _reject,
 }

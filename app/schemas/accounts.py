@@ -16,6 +16,7 @@ from app.schemas.limits import (
     PASSWORD_MIN,
     PHONE_PATTERN,
     TOKEN_MAX,
+    TRACKING_NUMBER_MAX,
     USERNAME_MAX,
 )
 
@@ -64,7 +65,8 @@ class ResetRequest(Input):
 
 
 class TrackingResetRequest(ResetRequest):
-    tracking_number: Annotated[str, Field(title="受理编号", min_length=1, max_length=40)]
+    tracking_number: Annotated[str, Field(title="受理编号", min_length=1,
+                                          max_length=TRACKING_NUMBER_MAX, pattern=NO_NUL)]
 
 
 class PasswordChange(Input):

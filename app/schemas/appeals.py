@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from app.domain.outcomes import RATINGS
 from app.domain.types import TYPE_LABELS, AppealType
 from app.schemas.base import Blank, Input, Say, invalid
 from app.schemas.limits import (
@@ -26,7 +27,6 @@ from app.schemas.limits import (
     REGION_MAX,
     TITLE_MAX,
 )
-from app.services.clocks import RATINGS
 
 _labels = list(TYPE_LABELS.values())
 TYPE_MESSAGE = f"请选择诉求类型（{'、'.join(_labels[:-1])}或{_labels[-1]}）。"

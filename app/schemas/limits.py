@@ -7,7 +7,8 @@ CONTACT_NAME_MAX = 50
 EMAIL_MAX = 254
 # Digits with spaces or hyphens, an optional leading +: 6 to 20 characters.
 PHONE_PATTERN = r"^\+?[0-9][0-9\- ]{5,19}$"
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,60}$"
+# No U+0000 either (PostgreSQL cannot compare or store it).
+EMAIL_PATTERN = r"^[^@\s\u0000]{1,64}@[^@\s\u0000]{1,190}\.[^@\s\u0000]{1,60}$"
 # No U+0000 anywhere: PostgreSQL cannot store it, and no resident types it.
 NO_NUL = "^[^\\u0000]*$"
 
@@ -25,6 +26,7 @@ REPLY_MIN, REPLY_MAX = 10, 5000
 # max_extension_days (routing_rules/clocks.yaml) is checked against the appeal itself.
 EXTENSION_DAYS_MIN, EXTENSION_DAYS_MAX = 1, 60
 
+TRACKING_NUMBER_MAX = 24  # the column's width: a longer text is nobody's number
 USERNAME_MAX = 254
 PASSWORD_MIN, PASSWORD_MAX = 10, 128
 TOKEN_MAX = 100

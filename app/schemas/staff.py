@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
-from app.schemas.base import Blank, Input, Say
+from app.domain.outcomes import EXPLAINED_REASON, REJECT_REASONS
+from app.schemas.base import Blank, Input, Say, invalid
 from app.schemas.limits import (
     CATEGORY_MAX,
     DEPARTMENT_MAX,
@@ -26,6 +27,7 @@ from app.schemas.limits import (
 )
 
 _REPLY_SHORT = "{label}至少 {min_length} 个字。"
+RejectReason = Literal[tuple(REJECT_REASONS)]  # type: ignore[valid-type]
 
 
 class Reply(Input):
@@ -71,9 +73,16 @@ class ExtensionDecision(Input):
 
 
 class Reject(Input):
-    """不予受理: which reasons exist, and when an explanation is owed, is triage's to say."""
+    """不予受理: one of the reasons of app.domain.outcomes, explained when it is "other"."""
 
-    reason: Annotated[str, Field(title="不予受理的理由", min_length=1, max_length=40,
-                                 pattern=NO_NUL),
+    reason: Annotated[RejectReason, Field(title="不予受理的理由"),
                       Say.always("请选择不予受理的理由。")]
-    explanation: Annotated[str, Field(title="说明", max_length=REASON_MAX, pattern=NO_NUL)] = ""
+    explanation: Annotated[str, Field(title="说明", max_length=REASON_MAX, pattern=NO_NUL,
+                                      validate_default=True)] = ""
+
+    @field_validator("explanation")
+    @classmethod
+    def _explained_when_other(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("reason") == EXPLAINED_REASON and len(value) < REASON_MIN:
+            raise invalid(f"选择“其他”时，请说明不予受理的理由（至少 {REASON_MIN} 个字）。")
+        return value

@@ -86,15 +86,25 @@ async def end_sessions(*, account: Account | None = None, appeal: Appeal | None 
     return await sessions.delete()
 
 
+def _may_be_stored(model, field: str, name: str) -> bool:
+    """Whether `name` could be in the column at all: a longer one (or one holding U+0000,
+    which PostgreSQL refuses) is nobody's, and must not reach the query."""
+    return len(name) <= model._meta.fields_map[field].max_length and "\x00" not in name
+
+
 async def authenticate(username: str, password: str) -> Account | None:
     """The same work whether or not the account exists, so timing reveals nothing."""
-    account = await Account.get_or_none(username=username.strip(), is_active=True)
+    username = username.strip()
+    account = await Account.get_or_none(username=username, is_active=True) \
+        if _may_be_stored(Account, "username", username) else None
     ok = await _verify(account.password_hash if account else _DUMMY_HASH, password)
     return account if ok and account is not None else None
 
 
 async def authenticate_tracking(username: str, password: str) -> Appeal | None:
-    appeal = await Appeal.get_or_none(tracker_username=username.strip().lower())
+    username = username.strip().lower()
+    appeal = await Appeal.get_or_none(tracker_username=username) \
+        if _may_be_stored(Appeal, "tracker_username", username) else None
     ok = token_matches(password.strip().lower(), appeal.tracker_secret_hash if appeal else "")
     return appeal if ok else None
 

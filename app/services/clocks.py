@@ -9,16 +9,16 @@ from tortoise.transactions import in_transaction
 
 from app.domain.clock import SHANGHAI, to_local
 from app.domain.deadlines import ClockFacts, ReplyClock, pauses_from_events, reply_clock
+from app.domain.outcomes import RATINGS
 from app.domain.states import AWAITING_RESIDENT, CLOCK_RUNNING, Event
 from app.models import Appeal, AppealEvent
 from app.notify import notices
 from app.rules import Rules
-from app.schemas.limits import INFO_MAX
+from app.schemas.appeals import InfoSupplied, Rating
+from app.schemas.limits import EXTENSION_DAYS_MIN
+from app.schemas.staff import AskInfo, ExtensionDecision, ExtensionRequest
 from app.services.errors import ServiceError
 from app.services.workflow import RESIDENT, SYSTEM, Actor, now_utc, transition
-
-RATINGS = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
-TEXT_MAX = INFO_MAX
 
 
 async def _pauses(appeal: Appeal, extra: tuple[datetime, datetime] | None = None) -> list:
@@ -43,17 +43,8 @@ def _deadline_changes(clock: ReplyClock) -> dict:
             "deadline_provisional": clock.deadline.provisional, "sla_state": "ok"}
 
 
-def _text(value: str, field: str, what: str, minimum: int = 2) -> str:
-    value = value.strip()
-    if len(value) < minimum:
-        raise ServiceError(f"请填写{what}。", field)
-    if len(value) > TEXT_MAX:
-        raise ServiceError(f"{what}不能超过 {TEXT_MAX} 个字。", field)
-    return value
-
-
-async def ask_info(appeal: Appeal, actor: Actor, question: str) -> Appeal:
-    question = _text(question, "question", "需要群众补充的内容", 5)
+async def ask_info(appeal: Appeal, actor: Actor, form: AskInfo) -> Appeal:
+    question = form.question
     async with in_transaction():
         await transition(appeal, Event.ASK_INFO, actor, note=question,
                          changes={"info_request": question})
@@ -61,39 +52,39 @@ async def ask_info(appeal: Appeal, actor: Actor, question: str) -> Appeal:
     return appeal
 
 
-async def supply_info(rules: Rules, appeal: Appeal, text: str) -> Appeal:
+async def supply_info(rules: Rules, appeal: Appeal, form: InfoSupplied) -> Appeal:
     """The resident's answer ends the pause; the deadline moves by the working days waited."""
-    text = _text(text, "info", "补充内容", 5)
     at = now_utc()
     asked = await AppealEvent.filter(appeal_id=appeal.id, kind="ask_info").order_by("-id").first()
     if appeal.status not in AWAITING_RESIDENT or asked is None:
         raise ServiceError("该诉求目前不需要补充材料。", "info", "illegal_transition")
     clock = await clock_for(rules, appeal, extra_pause=(asked.at, at))
     return await transition(
-        appeal, Event.INFO_SUPPLIED, RESIDENT, note=text, at=at,
+        appeal, Event.INFO_SUPPLIED, RESIDENT, note=form.text, at=at,
         data={"old_due_at": appeal.reply_due_at.isoformat(),
               "new_due_at": clock.deadline.due_at.isoformat()},
         changes={**_deadline_changes(clock), "info_request": ""},
     )
 
 
-async def request_extension(rules: Rules, appeal: Appeal, actor: Actor, days: int,
-                            reason: str) -> Appeal:
-    reason = _text(reason, "reason", "延期理由", 5)
+async def request_extension(rules: Rules, appeal: Appeal, actor: Actor,
+                            form: ExtensionRequest) -> Appeal:
+    """The form's limits are those of any request; the room left is this appeal's own."""
+    days = form.days
     room = rules.policies.reply(appeal.type).max_extension_days - appeal.extension_days
     if appeal.extension_requested_days:
         raise ServiceError("已有延期申请待审批。", "days", "conflict")
     if room <= 0:
         raise ServiceError("该诉求已达到最长延期，不能再延期。", "days")
-    if not 1 <= days <= room:
-        raise ServiceError(f"延期天数须在 1 到 {room} 个工作日之间。", "days")
-    return await transition(appeal, Event.EXTENSION_REQUEST, actor, note=reason,
+    if days > room:
+        raise ServiceError(f"延期天数须在 {EXTENSION_DAYS_MIN} 到 {room} 个工作日之间。", "days")
+    return await transition(appeal, Event.EXTENSION_REQUEST, actor, note=form.reason,
                             data={"days": days}, changes={"extension_requested_days": days},
                             public=False)
 
 
-async def decide_extension(rules: Rules, appeal: Appeal, actor: Actor, grant: bool,
-                           note: str = "") -> Appeal:
+async def decide_extension(rules: Rules, appeal: Appeal, actor: Actor,
+                           form: ExtensionDecision) -> Appeal:
     days = appeal.extension_requested_days
     if not days:
         raise ServiceError("没有待审批的延期申请。", "decision")
@@ -101,13 +92,13 @@ async def decide_extension(rules: Rules, appeal: Appeal, actor: Actor, grant: bo
         .order_by("-id").first()
     if request is not None and actor.account is not None and request.actor_id == actor.account.id:
         raise ServiceError("不能审批自己提出的延期申请。", "decision", "forbidden")
-    if not grant:
-        return await transition(appeal, Event.EXTENSION_REFUSE, actor, note=note.strip(),
+    if form.decision == "refuse":
+        return await transition(appeal, Event.EXTENSION_REFUSE, actor, note=form.note,
                                 data={"days": days}, changes={"extension_requested_days": 0})
     total = appeal.extension_days + days
     clock = await clock_for(rules, appeal, extension_days=total)
     return await transition(
-        appeal, Event.EXTENSION_GRANT, actor, note=note.strip(),
+        appeal, Event.EXTENSION_GRANT, actor, note=form.note,
         data={"days": days, "old_due_at": appeal.reply_due_at.isoformat(),
               "new_due_at": clock.deadline.due_at.isoformat()},
         changes={**_deadline_changes(clock), "extension_days": total,
@@ -135,15 +126,13 @@ async def redo_used(appeal: Appeal) -> bool:
     return await AppealEvent.exists(appeal_id=appeal.id, kind=Event.RATE_UNSATISFIED.value)
 
 
-async def rate(rules: Rules, appeal: Appeal, rating: str, reason: str = "") -> Appeal:
+async def rate(rules: Rules, appeal: Appeal, form: Rating) -> Appeal:
     """满意 / 基本满意 close the appeal; 不满意 reopens it once with a fresh window, and a
     second 不满意 closes it, recorded as such."""
-    if rating not in RATINGS:
-        raise ServiceError("请选择满意、基本满意或不满意。", "rating")
+    rating, reason = form.rating, form.reason
     if rating != "unsatisfied":
         return await transition(appeal, Event.RATE_OK, RESIDENT, note=RATINGS[rating],
                                 changes={"rating": rating, "closed_at": now_utc()})
-    reason = _text(reason, "reason", "不满意的理由", 5)
     if await redo_used(appeal):
         return await transition(appeal, Event.RATE_UNSATISFIED_FINAL, RESIDENT,
                                 note=f"再次不满意：{reason}",

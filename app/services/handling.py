@@ -7,9 +7,8 @@ from tortoise.transactions import in_transaction
 from app.domain.states import Event
 from app.models import Appeal, AppealReply
 from app.notify import notices
-from app.schemas.limits import REPLY_MAX, REPLY_MIN
+from app.schemas.staff import Reply
 from app.services.clocks import redo_used
-from app.services.errors import ServiceError
 from app.services.workflow import Actor, now_utc, transition
 
 
@@ -18,12 +17,8 @@ async def acknowledge(appeal: Appeal, actor: Actor) -> Appeal:
                             changes={"acknowledged_at": now_utc()})
 
 
-async def reply(appeal: Appeal, actor: Actor, text: str) -> Appeal:
-    text = text.strip()
-    if len(text) < REPLY_MIN:
-        raise ServiceError(f"答复内容至少 {REPLY_MIN} 个字。", "reply")
-    if len(text) > REPLY_MAX:
-        raise ServiceError(f"答复内容不能超过 {REPLY_MAX} 个字。", "reply")
+async def reply(appeal: Appeal, actor: Actor, form: Reply) -> Appeal:
+    text = form.reply
     at = now_utc()
     async with in_transaction():
         rounds = await AppealReply.filter(appeal_id=appeal.id).count()

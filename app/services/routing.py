@@ -13,6 +13,7 @@ from app.domain.routing import Candidate
 from app.domain.states import Event, Status, next_status
 from app.models import Appeal, AppealEvent, Category, Department, LabelledExample
 from app.rules import Rules
+from app.schemas.staff import Return, Route
 from app.services.errors import ServiceError
 from app.services.reference import reference_ids
 from app.services.workflow import Actor, now_utc, transition
@@ -59,15 +60,16 @@ async def first_route(rules: Rules, *, appeal_type: str, region_code: str, text:
                       changes, code)
 
 
-async def route_manual(rules: Rules, appeal: Appeal, department_code: str, actor: Actor,
-                       note: str = "", category: str | None = None) -> Appeal:
-    """A dispatcher's choice. From triage it is also a labelled example for training."""
-    department = await Department.get_or_none(code=department_code, active=True)
+async def route_manual(rules: Rules, appeal: Appeal, actor: Actor, form: Route) -> Appeal:
+    """A dispatcher's choice. From triage it is also a labelled example for training.
+    The form is well formed; whether its department and category exist (and the department
+    is still active) only the reference tables can say."""
+    department = await Department.get_or_none(code=form.department, active=True)
     if department is None:
         raise ServiceError("请选择有效的承办部门。", "department")
     chosen = None
-    if category:
-        chosen = await Category.get_or_none(name=category, level=1)
+    if form.category:
+        chosen = await Category.get_or_none(name=form.category, level=1)
         if chosen is None:
             raise ServiceError("请选择有效的分类。", "category")
     if appeal.named_unit_id is not None and department.id == appeal.named_unit_id:
@@ -81,9 +83,9 @@ async def route_manual(rules: Rules, appeal: Appeal, department_code: str, actor
     from_triage = appeal.status == Status.TRIAGE
     async with in_transaction():
         await transition(
-            appeal, Event.ROUTE_MANUAL, actor, note=note or f"人工分派至{department.name}",
+            appeal, Event.ROUTE_MANUAL, actor, note=form.note or f"人工分派至{department.name}",
             data={"department": department.code, "previous_department_id": appeal.department_id,
-                  "category": category},
+                  "category": form.category},
             changes=changes, at=at,
         )
         label = chosen or (await appeal.category if appeal.category_id else None)
@@ -98,12 +100,9 @@ async def route_manual(rules: Rules, appeal: Appeal, department_code: str, actor
     return appeal
 
 
-async def return_to_triage(appeal: Appeal, actor: Actor, reason: str) -> Appeal:
-    reason = reason.strip()
-    if not reason:
-        raise ServiceError("退回须说明理由。", "reason")
+async def return_to_triage(appeal: Appeal, actor: Actor, form: Return) -> Appeal:
     return await transition(
-        appeal, Event.RETURN, actor, note=reason,
+        appeal, Event.RETURN, actor, note=form.reason,
         data={"department_id": appeal.department_id},
         changes={"department_id": None, "ack_due_at": None}, public=False,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.domain.states import Event, allowed_events
 from app.domain.types import Role
 from app.models import Account, Appeal
+from app.schemas.limits import TRACKING_NUMBER_MAX
 
 H, D, I = Role.HANDLER, Role.DISPATCHER, Role.INSPECTOR  # noqa: E741
 
@@ -52,6 +53,14 @@ def buttons(account: Account, appeal: Appeal) -> dict[str, bool]:
     events = allowed_events(appeal.status, account.role)
     return {name: may_use(account, name) and event in events
             for name, event in ROUTE_EVENTS.items()}
+
+
+async def appeal_numbered(number: str) -> Appeal | None:
+    """The appeal with this tracking number, if any. Text that cannot be a number (longer
+    than the column, or holding U+0000, which PostgreSQL refuses) must not reach the query."""
+    if len(number) > TRACKING_NUMBER_MAX or "\x00" in number:
+        return None
+    return await Appeal.get_or_none(tracking_number=number)
 
 
 def may_see(account: Account, appeal: Appeal) -> bool:

@@ -373,7 +373,7 @@ async def show(request: Request) -> Response:
 async def supply_info(request: Request) -> Response:
     appeal = await owned_appeal(request)
     info = await read_body(request, bodies.InfoSupplied)
-    await clocks.supply_info(request.app.state.rules, appeal, info.text)
+    await clocks.supply_info(request.app.state.rules, appeal, info)
     return private_json(await appeal_view(appeal))
 
 
@@ -381,7 +381,7 @@ async def supply_info(request: Request) -> Response:
 async def rate(request: Request) -> Response:
     appeal = await owned_appeal(request)
     rating = await read_body(request, bodies.Rating)
-    await clocks.rate(request.app.state.rules, appeal, rating.rating, rating.reason)
+    await clocks.rate(request.app.state.rules, appeal, rating)
     return private_json(await appeal_view(appeal))
 
 

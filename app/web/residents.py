@@ -14,8 +14,7 @@ from app.models import Account, Appeal
 from app.schemas import accounts as forms
 from app.schemas.base import InputError, parse_form
 from app.services import accounts, lists, residents
-from app.services.errors import ValidationFailed
-from app.web import tracking
+from app.web import access, tracking
 from app.web.render import render, session_redirect
 from app.web.security import SESSION_COOKIE, checked_form, client_address
 from app.web.tracking import appeal_page
@@ -46,8 +45,8 @@ async def register(request: Request) -> Response:
     values = {k: str(form.get(k, "")) for k in ("email", "phone", "name")}
     try:
         data = parse_form(forms.Register, form)
-        await residents.register(data.email, data.password, data.phone or "", data.name)
-    except ValidationFailed as exc:
+        await residents.register(data)
+    except InputError as exc:
         return render(request, "account_register.html", {"values": values,
                                                           "errors": exc.errors}, status=400)
     return render(request, "message.html", {"title": "请查收邮件", "message": SENT})
@@ -61,8 +60,8 @@ async def verify_form(request: Request) -> Response:
 
 
 async def verify(request: Request) -> Response:
-    form = await checked_form(request)
-    account = await residents.verify(_token(form))
+    token = _token(await checked_form(request))
+    account = await residents.verify(token) if token else None
     if account is None:
         return _invalid(request, "链接已失效或已使用，请重新注册或找回密码。")
     return render(request, "message.html", {"title": "账号已激活",
@@ -101,7 +100,7 @@ async def my_appeals(request: Request) -> Response:
 
 async def _own(request: Request) -> Appeal:
     account = await current_resident(request)
-    appeal = await Appeal.get_or_none(tracking_number=request.path_params["tracking_number"])
+    appeal = await access.appeal_numbered(request.path_params["tracking_number"])
     if account is None or appeal is None or appeal.resident_id != account.id:
         raise HTTPException(404)
     return appeal
@@ -137,18 +136,18 @@ async def reset(request: Request) -> Response:
     request.app.state.limiter.check("reset", client_address(request))
     form = await checked_form(request)
     try:
-        await residents.request_reset(parse_form(forms.ResetRequest, form).email)
+        await residents.request_reset(parse_form(forms.ResetRequest, form))
     except InputError:
         pass  # the same answer for an address that cannot be anyone's
     return render(request, "message.html", {"title": "请查收邮件", "message": SENT})
 
 
-def _token(form) -> str:
-    """A mailed link's token; one that cannot be ours reads as spent."""
+def _token(form) -> forms.Token | None:
+    """A mailed link's token; None for one that cannot be ours (it reads as spent)."""
     try:
-        return parse_form(forms.Token, form).token
+        return parse_form(forms.Token, form)
     except InputError:
-        return ""
+        return None
 
 
 def _reset_confirm_page(token: str) -> dict:
@@ -163,13 +162,15 @@ async def reset_confirm_form(request: Request) -> Response:
 
 async def reset_confirm(request: Request) -> Response:
     form = await checked_form(request)
+    token = _token(form)
+    typed = token.token if token else ""
     try:
-        data = parse_form(forms.NewPasswordForm, {"token": _token(form),
+        data = parse_form(forms.NewPasswordForm, {"token": typed,
                                                   "password": form.get("password", "")})
     except InputError as exc:
         return render(request, "token_confirm.html", {
-            **_reset_confirm_page(_token(form)), "errors": exc.errors}, status=400)
-    done = await residents.reset_password(data.token, data.password)
+            **_reset_confirm_page(typed), "errors": exc.errors}, status=400)
+    done = await residents.reset_password(data)
     if not done:
         return _invalid(request, "链接已失效或已使用，请重新找回密码。")
     return render(request, "message.html", {"title": "密码已更新", "message": "请用新密码登录。"})
@@ -219,7 +220,7 @@ async def tracking_reset(request: Request) -> Response:
     form = await checked_form(request)
     try:
         data = parse_form(forms.TrackingResetRequest, form)
-        await residents.request_tracking_reset(data.tracking_number, data.email)
+        await residents.request_tracking_reset(data)
     except InputError:
         pass  # the same answer whatever was typed
     return render(request, "message.html", {"title": "请查收邮件", "message": SENT})
@@ -232,8 +233,8 @@ async def tracking_reset_confirm_form(request: Request) -> Response:
 
 
 async def tracking_reset_confirm(request: Request) -> Response:
-    form = await checked_form(request)
-    result = await residents.reset_tracking_password(_token(form))
+    token = _token(await checked_form(request))
+    result = await residents.reset_tracking_password(token) if token else None
     if result is None:
         return _invalid(request, "链接已失效或已使用，请重新申请。")
     appeal, password = result

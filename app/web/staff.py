@@ -114,7 +114,7 @@ def _listed(request: Request, found: lists.Listing) -> dict:
 
 
 async def _visible(account: Account, tracking_number: str) -> Appeal:
-    appeal = await Appeal.get_or_none(tracking_number=tracking_number)
+    appeal = await access.appeal_numbered(tracking_number)
     if appeal is None or not access.may_see(account, appeal):
         raise HTTPException(404)
     return appeal
@@ -193,7 +193,7 @@ async def _act(request: Request, account: Account, posted: str, model, act, *,
 @staff_route("ask_info")
 async def ask_info(request: Request, account: Account) -> Response:
     async def act(appeal: Appeal, actor: Actor, data: forms.AskInfo) -> None:
-        await clocks.ask_info(appeal, actor, data.question)
+        await clocks.ask_info(appeal, actor, data)
 
     return await _act(request, account, "ask_info", forms.AskInfo, act)
 
@@ -201,8 +201,7 @@ async def ask_info(request: Request, account: Account) -> Response:
 @staff_route("request_extension")
 async def request_extension(request: Request, account: Account) -> Response:
     async def act(appeal: Appeal, actor: Actor, data: forms.ExtensionRequest) -> None:
-        await clocks.request_extension(request.app.state.rules, appeal, actor, data.days,
-                                       data.reason)
+        await clocks.request_extension(request.app.state.rules, appeal, actor, data)
 
     return await _act(request, account, "extension", forms.ExtensionRequest, act)
 
@@ -210,8 +209,7 @@ async def request_extension(request: Request, account: Account) -> Response:
 @staff_route("decide_extension")
 async def decide_extension(request: Request, account: Account) -> Response:
     async def act(appeal: Appeal, actor: Actor, data: forms.ExtensionDecision) -> None:
-        await clocks.decide_extension(request.app.state.rules, appeal, actor,
-                                      data.decision == "grant", data.note)
+        await clocks.decide_extension(request.app.state.rules, appeal, actor, data)
 
     return await _act(request, account, "decision", forms.ExtensionDecision, act)
 
@@ -239,7 +237,7 @@ async def acknowledge(request: Request, account: Account) -> Response:
 @staff_route("reply")
 async def reply(request: Request, account: Account) -> Response:
     async def act(appeal: Appeal, actor: Actor, data: forms.Reply) -> None:
-        await handling.reply(appeal, actor, data.reply)
+        await handling.reply(appeal, actor, data)
 
     return await _act(request, account, "reply", forms.Reply, act)
 
@@ -247,7 +245,7 @@ async def reply(request: Request, account: Account) -> Response:
 @staff_route("reject_appeal")
 async def reject_appeal(request: Request, account: Account) -> Response:
     async def act(appeal: Appeal, actor: Actor, data: forms.Reject) -> None:
-        await triage.reject(appeal, actor, data.reason, data.explanation)
+        await triage.reject(appeal, actor, data)
 
     return await _act(request, account, "reject", forms.Reject, act)
 
@@ -255,7 +253,7 @@ async def reject_appeal(request: Request, account: Account) -> Response:
 @staff_route("return_appeal")
 async def return_appeal(request: Request, account: Account) -> Response:
     async def act(appeal: Appeal, actor: Actor, data: forms.Return) -> None:
-        await routing.return_to_triage(appeal, actor, data.reason)
+        await routing.return_to_triage(appeal, actor, data)
 
     return await _act(request, account, "return", forms.Return, act, then="/staff/queue")
 
@@ -263,8 +261,7 @@ async def return_appeal(request: Request, account: Account) -> Response:
 @staff_route("route_appeal")
 async def route_appeal(request: Request, account: Account) -> Response:
     async def act(appeal: Appeal, actor: Actor, data: forms.Route) -> None:
-        await routing.route_manual(request.app.state.rules, appeal, data.department, actor,
-                                   data.note, data.category)
+        await routing.route_manual(request.app.state.rules, appeal, actor, data)
 
     return await _act(request, account, "route", forms.Route, act)
 

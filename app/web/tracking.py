@@ -65,7 +65,7 @@ async def supply_info(request: Request, appeal: Appeal, action_base: str, form) 
     """The resident's answer to a department's question, from either way of tracking."""
     async def act() -> None:
         info = parse_form(forms.InfoSupplied, {"text": form.get("info", "")})
-        await clocks.supply_info(request.app.state.rules, appeal, info.text)
+        await clocks.supply_info(request.app.state.rules, appeal, info)
 
     typed = {"info": str(form.get("info", ""))}
     return await act_or_refuse(request, appeal, action_base, "info", typed, act)
@@ -74,7 +74,7 @@ async def supply_info(request: Request, appeal: Appeal, action_base: str, form) 
 async def rate(request: Request, appeal: Appeal, action_base: str, form) -> Response:
     async def act() -> None:
         rating = parse_form(forms.Rating, form)
-        await clocks.rate(request.app.state.rules, appeal, rating.rating, rating.reason)
+        await clocks.rate(request.app.state.rules, appeal, rating)
 
     typed = {key: str(form.get(key, "")) for key in ("rating", "reason")}
     return await act_or_refuse(request, appeal, action_base, "rating", typed, act)

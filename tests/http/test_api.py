@@ -12,6 +12,8 @@ import pytest
 
 from app.domain.types import Role
 from app.models import Appeal, AppealEvent, OutboxMessage
+from app.schemas import staff
+from app.schemas.base import parse
 from app.services import clocks, handling
 from app.services.secrets import ALPHABET
 from app.web.api import routes as api_routes
@@ -378,7 +380,8 @@ async def test_supplying_information_through_the_api(database, rules, client):
     early = await client.post(f"{url}/info", json={"text": "还没人问我要材料"}, headers=auth)
     assert_error(early, 409, "illegal_transition", "text")
 
-    await clocks.ask_info(appeal, await handler_of(DEPT), "请提供物业合同和报修记录照片")
+    await clocks.ask_info(appeal, await handler_of(DEPT),
+        parse(staff.AskInfo, {"question": "请提供物业合同和报修记录照片"}))
     view = (await client.get(url, headers=auth)).json()
     assert view["status"] == {"key": "awaiting_info", "label": "待补充材料"}
     assert view["info_request"] == "请提供物业合同和报修记录照片"
@@ -410,7 +413,8 @@ async def test_rating_the_reply_through_the_api(database, client):
     url = f"{API}/appeals/{made.number}"
     assert_error(await client.post(f"{url}/rating", json={"rating": "satisfied"}, headers=auth),
                  409, "illegal_transition")
-    await handling.reply(appeal, await handler_of(DEPT), "已联系物业公司，电梯将于本周内修复。")
+    await handling.reply(appeal, await handler_of(DEPT),
+        parse(staff.Reply, {"reply": "已联系物业公司，电梯将于本周内修复。"}))
     view = (await client.get(url, headers=auth)).json()
     assert view["status"]["key"] == "replied"
     assert view["reply"]["text"] == "已联系物业公司，电梯将于本周内修复。"
@@ -431,7 +435,8 @@ async def test_rating_the_reply_through_the_api(database, client):
     assert redo.status_code == 200, redo.text
     assert redo.json()["status"]["key"] == "accepted" and redo.json()["rating"] == "unsatisfied"
     appeal = await Appeal.get(id=appeal.id)
-    await handling.reply(appeal, await handler_of(DEPT), "已督促物业更换电梯主板，现已恢复运行。")
+    await handling.reply(appeal, await handler_of(DEPT),
+        parse(staff.Reply, {"reply": "已督促物业更换电梯主板，现已恢复运行。"}))
     done = await client.post(f"{url}/rating", json={"rating": "satisfied", "reason": None},
                              headers=auth)
     assert done.status_code == 200, done.text
@@ -444,7 +449,8 @@ async def test_rating_the_reply_through_the_api(database, client):
 async def test_basically_satisfied_closes_the_appeal(database, client):
     made = await make_appeal("accepted", DEPT, type="consultation", public=False)
     appeal = made.appeal
-    await handling.reply(appeal, await handler_of(DEPT), "已联系物业公司，电梯将于本周内修复。")
+    await handling.reply(appeal, await handler_of(DEPT),
+        parse(staff.Reply, {"reply": "已联系物业公司，电梯将于本周内修复。"}))
     try:
         done = await client.post(f"{API}/appeals/{made.number}/rating",
                                   json={"rating": "basically_satisfied"},

@@ -6,6 +6,8 @@ import re
 
 from app.domain.types import Role
 from app.models import Appeal, AppealEvent
+from app.schemas import staff
+from app.schemas.base import parse
 from app.services import handling
 from tests.conftest import login, make_staff, post_form
 from tests.factories import OWN, REPLY, handler_of, make_appeal
@@ -75,7 +77,8 @@ async def test_a_rejected_appeal_shows_its_reason_to_the_resident(database, new_
 
 async def test_both_replies_of_a_redone_appeal_stay_on_the_pages(database, new_client):
     made = await make_appeal("redo", OWN)
-    await handling.reply(made.appeal, await handler_of(OWN), SECOND_REPLY)
+    await handling.reply(made.appeal, await handler_of(OWN),
+        parse(staff.Reply, {"reply": SECOND_REPLY}))
 
     handler = new_client()
     await login(handler, await make_staff(Role.HANDLER, OWN))
@@ -99,7 +102,8 @@ async def test_the_rating_form_promises_a_redo_only_while_one_is_left(database, 
     assert 'id="rate-by"' in view
 
     redone = await make_appeal("redo", OWN)
-    await handling.reply(redone.appeal, await handler_of(OWN), SECOND_REPLY)
+    await handling.reply(redone.appeal, await handler_of(OWN),
+        parse(staff.Reply, {"reply": SECOND_REPLY}))
     resident = await _tracker(new_client, redone)
     view = (await resident.get("/track/appeal")).text
     assert "将重新办理一次" not in view

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
@@ -250,3 +251,32 @@ async def test_tracking_login_error_is_the_same_for_unknown_user_and_wrong_passw
                                     "password": receipt["password"]}, "/track")
     assert wrong_password.status_code == unknown_user.status_code == 400
     assert _error(wrong_password.text) == _error(unknown_user.text) == "查询账号或密码不正确。"
+
+
+# Names no account or tracking login can have: longer than the column, or holding U+0000
+# (which PostgreSQL refuses). Each used to reach the query and crash it (500).
+IMPOSSIBLE_NAMES = {"longer than a tracking login": "a" * 40,
+                    "longest a form takes": "a" * 254, "with U+0000": "a\x00b"}
+LOGIN_DOORS = {"/track": ("username", "查询账号或密码不正确。"),
+               "/login": ("username", "用户名或密码不正确。"),
+               "/account/login": ("email", "邮箱或密码不正确，或账号尚未激活。")}
+
+
+@pytest.mark.parametrize("name", IMPOSSIBLE_NAMES.values(), ids=list(IMPOSSIBLE_NAMES))
+@pytest.mark.parametrize("path", LOGIN_DOORS)
+async def test_login_name_nobody_can_have_is_refused_like_a_wrong_one(database, new_client,
+                                                                      path, name):
+    field, message = LOGIN_DOORS[path]
+    response = await post_form(new_client(), path, {field: name, "password": PASSWORD}, path)
+    assert response.status_code == 400
+    assert _error(response.text) == message
+
+
+@pytest.mark.parametrize("name", ["a" * 40, "a" * 600, "a\x00b"], ids=["40", "600", "nul"])
+async def test_basic_name_nobody_can_have_answers_the_uniform_404(app, database, client, name):
+    number = (await make_appeal("assigned", DEPARTMENT, rules=app.state.rules)).number
+    credentials = base64.b64encode(f"{name}:{PASSWORD}".encode()).decode()
+    response = await client.get(f"/api/v1/appeals/{number}",
+                                headers={"authorization": f"Basic {credentials}"})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"

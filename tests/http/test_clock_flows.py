@@ -5,6 +5,8 @@ from datetime import timedelta
 from app.domain.clock import compute_deadline, extend_deadline
 from app.domain.types import Role
 from app.models import Account, Appeal, AppealEvent, OutboxMessage
+from app.schemas import staff
+from app.schemas.base import parse
 from app.services import clocks
 from app.services.workflow import Actor
 from tests import factories
@@ -87,9 +89,11 @@ async def test_requester_cannot_grant_their_own_extension(database, rules):
     dispatcher = await Account.get(username=await make_staff(Role.DISPATCHER))
     appeal = await factories.submit(rules=rules, region="990102")
     actor = Actor.of(dispatcher)
-    await clocks.request_extension(rules, appeal, actor, 1, "需要协调多个部门")
+    await clocks.request_extension(rules, appeal, actor, parse(
+        staff.ExtensionRequest, {"days": 1, "reason": "需要协调多个部门"}))
     try:
-        await clocks.decide_extension(rules, appeal, actor, True)
+        await clocks.decide_extension(rules, appeal, actor,
+                                      parse(staff.ExtensionDecision, {"decision": "grant"}))
         raised = None
     except Exception as exc:  # noqa: BLE001
         raised = exc

@@ -8,7 +8,8 @@ import re
 
 from app.domain.types import Role
 from app.models import Appeal, AppealEvent
-from app.schemas import limits
+from app.schemas import limits, staff
+from app.schemas.base import parse
 from app.services import clocks
 from app.services.workflow import Actor
 from tests import factories
@@ -77,7 +78,8 @@ async def test_routing_to_an_unknown_unit_keeps_the_note(database, new_client):
 async def test_information_too_short_comes_back_on_the_tracking_page(database, new_client):
     resident = new_client()
     made = await factories.make_appeal("accepted", DEPT, type="consultation")
-    await clocks.ask_info(made.appeal, await factories.handler_of(DEPT), "请补充物业合同照片")
+    await clocks.ask_info(made.appeal, await factories.handler_of(DEPT),
+        parse(staff.AskInfo, {"question": "请补充物业合同照片"}))
     tracked = await post_form(resident, "/track", {"username": made.username,
                                                    "password": made.password}, "/track")
     assert tracked.status_code == 303

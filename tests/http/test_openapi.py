@@ -10,7 +10,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from app.models import Appeal
-from app.schemas import limits
+from app.schemas import limits, staff
+from app.schemas.base import parse
 from app.services import clocks, handling
 from app.web.api import routes as api_routes
 from app.web.openapi import document
@@ -71,13 +72,15 @@ async def test_info_and_rating_answers_fit_their_schemas(database, client):
     made = await make_appeal("accepted", DEPT, type="consultation", public=False)
     auth = basic(made.username, made.password)
     url = f"{API}/appeals/{made.number}"
-    await clocks.ask_info(made.appeal, await handler_of(DEPT), "请补充物业合同的照片")
+    await clocks.ask_info(made.appeal, await handler_of(DEPT),
+        parse(staff.AskInfo, {"question": "请补充物业合同的照片"}))
     supplied = await client.post(f"{url}/info", json={"text": "合同和照片已上传至社区。"},
                                  headers=auth)
     assert supplied.status_code == 200, supplied.text
     assert_documented(supplied, f"{API}/appeals/{{tracking_number}}/info", "post")
     appeal = await Appeal.get(id=made.appeal.id)
-    await handling.reply(appeal, await handler_of(DEPT), "已联系物业公司，电梯将于本周内修复。")
+    await handling.reply(appeal, await handler_of(DEPT),
+        parse(staff.Reply, {"reply": "已联系物业公司，电梯将于本周内修复。"}))
     rated = await client.post(f"{url}/rating", json={"rating": "satisfied"}, headers=auth)
     assert rated.status_code == 200, rated.text
     assert_documented(rated, f"{API}/appeals/{{tracking_number}}/rating", "post")
@@ -149,7 +152,8 @@ def test_patterns_are_documented_from_the_same_constants():
 async def test_the_information_limit_reads_the_same_on_the_api_and_the_tracking_form(
         database, client, new_client):
     made = await make_appeal("accepted", DEPT, type="consultation", public=False)
-    await clocks.ask_info(made.appeal, await handler_of(DEPT), "请补充物业合同的照片")
+    await clocks.ask_info(made.appeal, await handler_of(DEPT),
+        parse(staff.AskInfo, {"question": "请补充物业合同的照片"}))
     short = "短" * (limits.INFO_MIN - 1)
     words = f"至少 {limits.INFO_MIN} 个字"
     assert _property("InfoSupplied", "text")["minLength"] == limits.INFO_MIN

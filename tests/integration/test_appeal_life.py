@@ -8,6 +8,8 @@ import pytest
 
 from app.domain.states import Event
 from app.models import Appeal, AppealEvent, AppealReply, OutboxMessage
+from app.schemas import appeals, staff
+from app.schemas.base import parse
 from app.services import clocks, handling, triage
 from app.services import sweep as sla
 from app.services.errors import ServiceError
@@ -32,7 +34,8 @@ async def test_dispatcher_rejects_from_triage_with_a_reason_the_resident_is_mail
         database, rules):
     email = _mail()
     appeal = (await make_appeal("triage", rules=rules, contact_email=email)).appeal
-    await triage.reject(appeal, await dispatcher(), "other_channel", "该纠纷已由法院立案审理。")
+    await triage.reject(appeal, await dispatcher(), parse(staff.Reject, {
+        "reason": "other_channel", "explanation": "该纠纷已由法院立案审理。"}))
 
     stored = await Appeal.get(id=appeal.id)
     assert stored.status == "rejected" and stored.closed_at is not None
@@ -60,7 +63,8 @@ async def test_a_rejection_without_a_proper_reason_is_refused_and_changes_nothin
     appeal = (await make_appeal("triage", rules=rules)).appeal
     before = await _kinds(appeal)
     with pytest.raises(ServiceError) as caught:
-        await triage.reject(appeal, await dispatcher(), reason, explanation)
+        await triage.reject(appeal, await dispatcher(),
+                            parse(staff.Reject, {"reason": reason, "explanation": explanation}))
     assert caught.value.field == field
     assert (await Appeal.get(id=appeal.id)).status == "triage"
     assert await _kinds(appeal) == before
@@ -69,7 +73,8 @@ async def test_a_rejection_without_a_proper_reason_is_refused_and_changes_nothin
 async def test_only_an_appeal_in_triage_can_be_rejected(database, rules):
     appeal = (await make_appeal("accepted", OWN, rules=rules)).appeal
     with pytest.raises(ServiceError) as caught:
-        await triage.reject(appeal, await dispatcher(), "out_of_scope")
+        await triage.reject(appeal, await dispatcher(),
+            parse(staff.Reject, {"reason": "out_of_scope"}))
     assert "不能执行" in caught.value.message
     assert (await Appeal.get(id=appeal.id)).status == "accepted"
 
@@ -157,7 +162,8 @@ async def test_the_window_comes_from_the_rules(database, rules):
 async def _redone_and_replied_again(rules, email: str = "") -> Appeal:
     made = await make_appeal("redo", OWN, rules=rules, **({"contact_email": email}
                                                           if email else {}))
-    await handling.reply(made.appeal, await handler_of(OWN), SECOND_REPLY)
+    await handling.reply(made.appeal, await handler_of(OWN),
+        parse(staff.Reply, {"reply": SECOND_REPLY}))
     return await Appeal.get(id=made.appeal.id)
 
 
@@ -173,7 +179,8 @@ async def test_a_redo_keeps_both_replies_in_rounds(database, rules):
 
 async def test_the_second_unsatisfied_closes_the_appeal_as_what_it_is(database, rules):
     appeal = await _redone_and_replied_again(rules)
-    await clocks.rate(rules, appeal, "unsatisfied", "电梯还是经常停运，问题没有解决。")
+    await clocks.rate(rules, appeal, parse(appeals.Rating, {
+        "rating": "unsatisfied", "reason": "电梯还是经常停运，问题没有解决。"}))
     stored = await Appeal.get(id=appeal.id)
     assert stored.status == "closed" and stored.rating == "unsatisfied"
     kinds = await _kinds(appeal)

@@ -21,6 +21,8 @@ from app.models import Account, Appeal, OutboxAttempt, OutboxMessage
 from app.notify import notices
 from app.notify.outbox import enqueue, now_utc
 from app.notify.worker import OutboxWorker
+from app.schemas import staff
+from app.schemas.base import parse
 from app.services import handling, intake
 from app.services.errors import Conflict
 from app.services.workflow import Actor
@@ -190,10 +192,10 @@ async def test_a_reply_that_fails_queues_no_notice(database, rules):
     actor = Actor.of(await Account.get(username=await make_staff(Role.HANDLER, "990100-zhujian")))
     await handling.acknowledge(appeal, actor)
     stale = await Appeal.get(id=appeal.id)
-    await handling.reply(appeal, actor, "这是第一份答复，内容足够长。")
+    await handling.reply(appeal, actor, parse(staff.Reply, {"reply": "这是第一份答复，内容足够长。"}))
     stale.status = "accepted"
     with pytest.raises(Conflict):
-        await handling.reply(stale, actor, "这是第二份答复，不应发出通知。")
+        await handling.reply(stale, actor, parse(staff.Reply, {"reply": "这是第二份答复，不应发出通知。"}))
     assert [r.kind for r in await rows_to(to)] == ["receipt", "replied"]
 
 

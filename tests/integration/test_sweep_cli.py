@@ -51,3 +51,10 @@ async def test_sweep_at_refuses_a_time_it_cannot_read(database):
     done = await minsheng(database, "sweep", "--at", "下周一")
     assert done.returncode == 2
     assert "时间格式有误" in done.stderr
+
+
+async def test_sweep_at_refuses_an_instant_at_the_end_of_the_calendar(database):
+    for at in ("0001-01-01T00:00:00", "9999-12-31T23:00:00-05:00"):
+        done = await minsheng(database, "sweep", "--at", at)
+        assert done.returncode == 2, done.stderr
+        assert "时间格式有误" in done.stderr

@@ -5,6 +5,8 @@ import pytest
 from app.domain.states import Event
 from app.domain.types import Role
 from app.models import Appeal, AppealEvent
+from app.schemas import staff
+from app.schemas.base import parse
 from app.services import handling
 from app.services.errors import Conflict, ServiceError
 from app.services.workflow import Actor, transition
@@ -26,7 +28,8 @@ async def test_illegal_transition_changes_nothing(database, rules):
     appeal = (await make_appeal("assigned", OWN, rules=rules)).appeal
     before = await AppealEvent.filter(appeal_id=appeal.id).count()
     with pytest.raises(ServiceError) as caught:
-        await handling.reply(appeal, Actor.of(await make_staff(Role.HANDLER, OWN)), "这是一条足够长的答复内容，用于测试。")
+        await handling.reply(appeal, Actor.of(await make_staff(Role.HANDLER, OWN)),
+            parse(staff.Reply, {"reply": "这是一条足够长的答复内容，用于测试。"}))
     assert "不能执行" in caught.value.message
     assert (await Appeal.get(id=appeal.id)).status == "assigned"
     assert await AppealEvent.filter(appeal_id=appeal.id).count() == before

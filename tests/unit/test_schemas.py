@@ -102,3 +102,16 @@ def test_every_input_field_has_a_chinese_label_for_its_messages():
                 for name, field in model.model_fields.items():
                     assert field.title and re.search(r"[\u4e00-\u9fff]", field.title), \
                         (model.__name__, name)
+
+
+@pytest.mark.parametrize(("data", "errors"), [
+    ({"reason": "spam"}, {"reason": "请选择不予受理的理由。"}),
+    ({"reason": "other", "explanation": " 不行 "},
+     {"explanation": f"选择“其他”时，请说明不予受理的理由（至少 {limits.REASON_MIN} 个字）。"}),
+])
+def test_a_rejection_names_a_known_reason_and_explains_other(data, errors):
+    assert _refusal(staff.Reject, data).errors == errors
+
+
+def test_a_known_reason_needs_no_explanation():
+    assert parse(staff.Reject, {"reason": "duplicate"}).explanation == ""
