@@ -13,7 +13,8 @@ EMAIL_PATTERN = r"^[^@\s\u0000]{1,64}@[^@\s\u0000]{1,190}\.[^@\s\u0000]{1,60}$"
 NO_NUL = "^[^\\u0000]*$"
 
 REGION_MAX = 12
-CATEGORY_MAX = 50
+CATEGORY_MAX = 50  # a category's name, as the forms send it
+CATEGORY_CODE_MAX = 40  # its code, as the list filters send it
 DEPARTMENT_MAX = 40
 
 INFO_MIN, INFO_MAX = 5, 2000  # what a resident supplies, and what a department asks for

@@ -26,7 +26,7 @@ from app.domain.states import COUNTS_AS_OVERDUE, WITH_DEPARTMENT, Status
 from app.domain.types import AppealType
 from app.models import Appeal, Category, Department, Region
 from app.schemas.base import Input, InputError, Say, form_values, invalid, parse
-from app.schemas.limits import CATEGORY_MAX, DEPARTMENT_MAX, NO_NUL, REGION_MAX
+from app.schemas.limits import CATEGORY_CODE_MAX, DEPARTMENT_MAX, NO_NUL, REGION_MAX
 
 PAGE_SIZE = 50
 # What a list row shows (and its cursor needs): not the body, the contacts or the routing.
@@ -74,7 +74,7 @@ class ListFilters(Input):
     type: Annotated[AppealType | None, Blank, Field(title="类型"),
                     Say.always("没有这个诉求类型。")] = None
     department: Annotated[_code(DEPARTMENT_MAX), Blank, Field(title="承办部门")] = None
-    category: Annotated[_code(CATEGORY_MAX), Blank, Field(title="领域")] = None
+    category: Annotated[_code(CATEGORY_CODE_MAX), Blank, Field(title="领域")] = None
     region: Annotated[_code(REGION_MAX), Blank, Field(title="地区")] = None
     overdue: Annotated[bool, Field(title="只看超期")] = False
     submitted_from: Annotated[date | None, _day("提交日期起"), Field(title="提交日期起")] = None

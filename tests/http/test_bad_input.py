@@ -9,6 +9,8 @@ import pytest
 
 from app.domain.types import Role
 from app.models import Appeal, AppealEvent
+from app.services import accounts
+from app.web.security import SESSION_COOKIE
 from tests.conftest import (
     GOOD_APPEAL,
     PASSWORD,
@@ -18,7 +20,7 @@ from tests.conftest import (
     submit_appeal,
     unique,
 )
-from tests.factories import make_appeal
+from tests.factories import make_appeal, make_resident
 from tests.http.test_access import all_pages
 
 DEPARTMENT = "990100-zhujian"
@@ -280,3 +282,49 @@ async def test_basic_name_nobody_can_have_answers_the_uniform_404(app, database,
                                 headers={"authorization": f"Basic {credentials}"})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+# Tracking numbers no appeal can have (longer than the column, or U+0000 sent as %00): the
+# uniform 404, as for a number that does not exist; these used to crash the query (500).
+IMPOSSIBLE_NUMBERS = {"longer than the column": "MS20261201-" + "1" * 20,
+                      "with U+0000": "MS2026%001201-000001"}
+
+
+@pytest.mark.parametrize("number", IMPOSSIBLE_NUMBERS.values(), ids=list(IMPOSSIBLE_NUMBERS))
+async def test_impossible_tracking_number_in_a_page_address_answers_404(database, new_client,
+                                                                        number):
+    dispatcher, resident = new_client(), new_client()
+    await login(dispatcher, await make_staff(Role.DISPATCHER))
+    resident.cookies.set(SESSION_COOKIE,
+                         await accounts.open_session(account=await make_resident()))
+    answers = [
+        await dispatcher.get(f"/staff/appeals/{number}"),
+        await post_form(dispatcher, f"/staff/appeals/{number}/reject",
+                        {"reason": "spam"}, "/staff/triage"),
+        await resident.get(f"/account/appeals/{number}"),
+        await post_form(resident, f"/account/appeals/{number}/rating",
+                        {"rating": "satisfied"}, "/account/appeals"),
+    ]
+    assert [a.status_code for a in answers] == [404] * 4
+    assert all("页面不存在，或您无权查看。" in a.text for a in answers)
+
+
+@pytest.mark.parametrize(("path", "data"), [
+    ("/track/reset", {"tracking_number": "MS20261201-" + "1" * 20, "email": "a@example.cn"}),
+    ("/track/reset", {"tracking_number": "MS20261201\x00000001", "email": "a@example.cn"}),
+    ("/account/reset", {"email": "a\x00b@example.cn"}),
+], ids=["long tracking number", "tracking number with U+0000", "mail with U+0000"])
+async def test_reset_request_nobody_can_have_gets_the_usual_answer(database, client, path,
+                                                                   data):
+    response = await post_form(client, path, data, path)
+    assert response.status_code == 200
+    assert "请查收邮件" in response.text
+
+
+async def test_registration_with_u0000_in_the_mail_is_refused_beside_the_field(database,
+                                                                              client):
+    response = await post_form(client, "/account/register",
+                               {"email": "a\x00b@example.cn", "password": PASSWORD},
+                               "/account/register")
+    assert response.status_code == 400
+    assert "请填写有效的电子邮箱。" in response.text

@@ -56,11 +56,12 @@ FORMS = {
     "decide_extension": {"decision": "grant", "note": "同意"},
     "track_info": {"info": "工地在幸福路12号，施工方是云州建工集团。"},
     "track_rating": {"rating": "satisfied"},
+    "reject_appeal": {"reason": "other_channel", "explanation": "该事项已进入诉讼程序。"},
 }
 # The state an appeal must be in for the action to be possible at all.
 STATE = {"reply": "accepted", "ask_info": "accepted", "request_extension": "accepted",
          "decide_extension": "extension_requested", "track_info": "awaiting_info",
-         "track_rating": "replied"}
+         "track_rating": "replied", "reject_appeal": "triage"}
 async def _tracked_client(app, receipt: dict):
     client = make_client(app)
     tracked = await post_form(client, "/track", {"username": receipt["username"],
