@@ -14,8 +14,11 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 
+from tortoise import connections
+
+from app import db
 from app.domain.types import Role
-from app.models import Account, Appeal
+from app.models import Account, Appeal, AppealEvent, AppealReply
 from app.rules import Rules, load_rules
 from app.schemas import appeals, staff
 from app.schemas.base import parse
@@ -184,3 +187,19 @@ _STEP = {
         rules, appeal, parse(appeals.Rating, {"rating": "satisfied"})),
     "reject": _reject,
 }
+
+
+async def as_before_replies_were_kept(appeal: Appeal) -> None:
+    """Make `appeal` look answered before replies were kept (migration 0002): no stored
+    reply, reply events that name no round, and a redo that kept its 不满意."""
+    await AppealReply.filter(appeal_id=appeal.id).delete()
+    await AppealEvent.filter(appeal_id=appeal.id, kind="reply").update(data=None)
+    if await AppealEvent.exists(appeal_id=appeal.id, kind="rate_unsatisfied"):
+        await Appeal.filter(id=appeal.id).update(rating="unsatisfied")
+
+
+async def rerun_reply_backfill(database_url: str) -> None:
+    """Run migration 0004 again on the session's database, as an upgrade would."""
+    await connections.get("default").execute_query(
+        "DELETE FROM tortoise_migrations WHERE name = '0004_backfill_replies'")
+    await db.upgrade(database_url)

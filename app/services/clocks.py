@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 from app.domain.clock import SHANGHAI, to_local
 from app.domain.deadlines import ClockFacts, ReplyClock, pauses_from_events, reply_clock
 from app.domain.outcomes import RATINGS
-from app.domain.states import AWAITING_RESIDENT, CLOCK_RUNNING, Event
+from app.domain.states import AWAITING_RATING, AWAITING_RESIDENT, CLOCK_RUNNING, Event
 from app.models import Appeal, AppealEvent
 from app.notify import notices
 from app.rules import Rules
@@ -121,6 +121,12 @@ def rating_cutoff(now: datetime, days: int) -> datetime:
     return _local_midnight(to_local(now).date() - timedelta(days=days))
 
 
+def rating_window_over(replied_at: datetime, now: datetime, days: int) -> bool:
+    """The test the sweep's lapse applies: has the window of a reply given at `replied_at`
+    closed by `now`? A rating is refused from the same instant the sweep may close."""
+    return replied_at < rating_cutoff(now, days)
+
+
 async def redo_used(appeal: Appeal) -> bool:
     """不满意 asks for one redo; once it was used, the next 不满意 closes the appeal."""
     return await AppealEvent.exists(appeal_id=appeal.id, kind=Event.RATE_UNSATISFIED.value)
@@ -128,21 +134,26 @@ async def redo_used(appeal: Appeal) -> bool:
 
 async def rate(rules: Rules, appeal: Appeal, form: Rating) -> Appeal:
     """满意 / 基本满意 close the appeal; 不满意 reopens it once with a fresh window, and a
-    second 不满意 closes it, recorded as such."""
+    second 不满意 closes it, recorded as such. `appeal.rating` is the rating of the current
+    reply (empty during a redo); every rating stays in its event's data."""
     rating, reason = form.rating, form.reason
+    at = now_utc()
+    if appeal.status in AWAITING_RATING and appeal.replied_at is not None and \
+            rating_window_over(appeal.replied_at, at, rules.policies.rating_window_days):
+        raise ServiceError("评价期已过，该诉求已自动办结。", "rating", "illegal_transition")
+    given = {"rating": rating}
     if rating != "unsatisfied":
-        return await transition(appeal, Event.RATE_OK, RESIDENT, note=RATINGS[rating],
-                                changes={"rating": rating, "closed_at": now_utc()})
+        return await transition(appeal, Event.RATE_OK, RESIDENT, note=RATINGS[rating], at=at,
+                                data=given, changes={"rating": rating, "closed_at": at})
     if await redo_used(appeal):
         return await transition(appeal, Event.RATE_UNSATISFIED_FINAL, RESIDENT,
-                                note=f"再次不满意：{reason}",
-                                changes={"rating": rating, "closed_at": now_utc()})
-    at = now_utc()
+                                note=f"再次不满意：{reason}", at=at, data=given,
+                                changes={"rating": rating, "closed_at": at})
     facts = ClockFacts(appeal.type, at)
     clock = reply_clock(facts, rules.policies, rules.calendar)
     return await transition(
-        appeal, Event.RATE_UNSATISFIED, RESIDENT, note=reason, at=at,
-        changes={**_deadline_changes(clock), "rating": rating, "window_start": at,
+        appeal, Event.RATE_UNSATISFIED, RESIDENT, note=reason, at=at, data=given,
+        changes={**_deadline_changes(clock), "rating": "", "window_start": at,
                  "extension_days": 0, "extension_requested_days": 0},
     )
 

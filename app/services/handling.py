@@ -21,11 +21,13 @@ async def reply(appeal: Appeal, actor: Actor, form: Reply) -> Appeal:
     text = form.reply
     at = now_utc()
     async with in_transaction():
-        rounds = await AppealReply.filter(appeal_id=appeal.id).count()
+        last = await AppealReply.filter(appeal_id=appeal.id).order_by("-round").first()
+        round_ = last.round + 1 if last else 1
+        # The event names its round: the trail pairs it with its reply by that, not by order.
         await transition(appeal, Event.REPLY, actor, note="部门已答复", at=at,
-                         data={"round": rounds + 1},
+                         data={"round": round_},
                          changes={"reply_text": text, "replied_at": at})
-        await AppealReply.create(appeal_id=appeal.id, round=rounds + 1, text=text, at=at,
+        await AppealReply.create(appeal_id=appeal.id, round=round_, text=text, at=at,
                                  actor=actor.account, actor_label=actor.label,
                                  department_id=appeal.department_id)
         await notices.appeal_replied(appeal, redo_available=not await redo_used(appeal))

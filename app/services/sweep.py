@@ -152,7 +152,7 @@ async def _lapse_batch(now: datetime, days: int, report: SweepReport) -> int:
             .order_by("id").limit(BATCH).select_for_update(skip_locked=True)
         await transition_many(appeals, Event.LAPSE, SYSTEM, at=now,
                               note=f"答复后 {days} 日内群众未评价，自动办结",
-                              changes={"closed_at": now})
+                              changes={"closed_at": now, "rating": ""})
     report.lapsed += len(appeals)
     return len(appeals)
 

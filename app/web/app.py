@@ -72,7 +72,7 @@ async def _service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
     if api.is_api(request):
         return api.service_error_response(exc)
-    status = {"not_found": 404, "conflict": 409}.get(exc.code, 400)
+    status = {"not_found": 404, "conflict": 409, "illegal_transition": 409}.get(exc.code, 400)
     return render(request, "error.html", {"message": exc.message}, status=status)
 
 

@@ -135,8 +135,9 @@ OPERATIONS: dict[str, Operation] = {
         "rateReply", "Rate the reply",
         ("200", responses.Appeal, "Rated: closed, or reopened once for a redo."),
         body=appeals.Rating, tracking=True,
-        errors={"409": _error("The appeal has no reply to rate (illegal_transition), "
-                              "or changed meanwhile (conflict).")}),
+        errors={"409": _error("The appeal has no reply to rate, or its rating window has "
+                              "closed (illegal_transition), or changed meanwhile "
+                              "(conflict).")}),
     "api_openapi": Operation("getOpenAPI", "This document", ("200", None, "OpenAPI 3.1")),
 }
 

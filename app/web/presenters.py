@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.domain.clock import to_local, working_days_between
-from app.domain.states import AWAITING_RESIDENT, EVENT_LABELS, OPEN, STATUS_LABELS, Event, Status
+from app.domain.states import (
+    AWAITING_RESIDENT,
+    EVENT_LABELS,
+    OPEN,
+    STATUS_LABELS,
+    Event,
+    Status,
+    counts_as_overdue,
+)
 from app.domain.types import TYPE_LABELS, AppealType
 from app.rules import Rules
 
@@ -35,7 +43,7 @@ def deadline_mark(rules: Rules, status: str, type_: str, due: datetime | None,
     if Status(status) in AWAITING_RESIDENT:
         return {"color": "none", "text": "等待群众补充，暂停计时", "overdue": False}
     days = working_days_between(now, due, rules.calendar)
-    if now > due:
+    if counts_as_overdue(status, due, now):
         late = max(1, -days)
         return {"color": "red", "text": f"已超期 {late} 个工作日", "overdue": True}
     warn = rules.policies.reply(type_).warn_before_days

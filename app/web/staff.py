@@ -161,9 +161,17 @@ async def _detail_page(request: Request, account: Account, appeal: Appeal,
 
 
 def _reply_of_event(events: list[AppealEvent], replies: list[AppealReply]) -> dict:
-    """The reply each REPLY event of the trail gave: the n-th reply event gave round n."""
-    said = [e.id for e in events if e.kind == Event.REPLY.value]
-    return {event_id: reply for event_id, reply in zip(said, replies, strict=False)}
+    """The reply each REPLY event of the trail gave, by the round the event names. Events
+    written before replies were kept name none: the n-th of them gave round n, which is
+    how migration 0004 numbered the one reply it could keep."""
+    by_round = {reply.round: reply for reply in replies}
+    said = [e for e in events if e.kind == Event.REPLY.value]
+    found = {}
+    for position, event in enumerate(said, start=1):
+        round_ = (event.data or {}).get("round", position)
+        if round_ in by_round:
+            found[event.id] = by_round[round_]
+    return found
 
 
 # Refusals that concern the appeal as a whole, not a field: the error page says them.

@@ -25,15 +25,15 @@ async def appeal_page(request: Request, appeal: Appeal, action_base: str,
     rules = request.app.state.rules
     events = await AppealEvent.filter(appeal_id=appeal.id, public=True).order_by("id")
     replies = await AppealReply.filter(appeal_id=appeal.id).order_by("round")
-    mark = presenters.deadline_mark(rules, appeal.status, appeal.type, appeal.reply_due_at,
-                                    datetime.now(UTC))
+    now = datetime.now(UTC)
+    mark = presenters.deadline_mark(rules, appeal.status, appeal.type, appeal.reply_due_at, now)
     rejection = await triage.rejection(appeal) if appeal.status == Status.REJECTED else None
     redo_used = appeal.status in AWAITING_RATING and await clocks.redo_used(appeal)
     may = allowed_events(appeal.status, Role.RESIDENT, redo_used=redo_used)
     rating = None
-    if Event.RATE_OK in may:
-        closes_at = clocks.rating_closes_at(appeal.replied_at,
-                                            rules.policies.rating_window_days)
+    days = rules.policies.rating_window_days
+    if Event.RATE_OK in may and not clocks.rating_window_over(appeal.replied_at, now, days):
+        closes_at = clocks.rating_closes_at(appeal.replied_at, days)
         rating = {"redo": Event.RATE_UNSATISFIED in may,
                   "last_day": presenters.local_date(closes_at - timedelta(seconds=1))}
     return render(request, "track_view.html", {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -14,7 +14,7 @@ from app.domain.types import Role
 from app.models import Appeal, AppealEvent, OutboxMessage
 from app.schemas import staff
 from app.schemas.base import parse
-from app.services import clocks, handling
+from app.services import clocks, handling, sweep
 from app.services.secrets import ALPHABET
 from app.web.api import routes as api_routes
 from app.web.app import create_app
@@ -433,7 +433,9 @@ async def test_rating_the_reply_through_the_api(database, client):
                                                      "reason": "电梯还是没修好，物业继续推脱。"},
                              headers=auth)
     assert redo.status_code == 200, redo.text
-    assert redo.json()["status"]["key"] == "accepted" and redo.json()["rating"] == "unsatisfied"
+    # The rating is that of the current reply: none while the redo runs (the 不满意 stays in
+    # its event).
+    assert redo.json()["status"]["key"] == "accepted" and redo.json()["rating"] is None
     appeal = await Appeal.get(id=appeal.id)
     await handling.reply(appeal, await handler_of(DEPT),
         parse(staff.Reply, {"reply": "已督促物业更换电梯主板，现已恢复运行。"}))
@@ -459,6 +461,24 @@ async def test_basically_satisfied_closes_the_appeal(database, client):
         raise AssertionError(f"crashed: {type(exc).__name__}") from exc
     assert done.status_code == 200, done.text
     assert done.json()["rating"] == "basically_satisfied"
+
+
+async def test_a_rating_after_the_window_is_refused_until_the_sweep_closes_it(
+        database, rules, client):
+    made = await make_appeal("replied", DEPT)
+    late = clocks.now_utc() - timedelta(days=rules.policies.rating_window_days + 1)
+    await Appeal.filter(id=made.appeal.id).update(replied_at=late)
+    refused = await client.post(f"{API}/appeals/{made.number}/rating",
+                                json={"rating": "satisfied"},
+                                headers=basic(made.username, made.password))
+    assert_error(refused, 409, "illegal_transition", "rating")
+    assert refused.json()["error"]["message"] == "评价期已过，该诉求已自动办结。"
+    assert (await Appeal.get(id=made.appeal.id)).status == "replied"
+
+    await sweep.sweep(policies=rules.policies)
+    view = await client.get(f"{API}/appeals/{made.number}",
+                            headers=basic(made.username, made.password))
+    assert view.json()["status"]["key"] == "closed" and view.json()["rating"] is None
 
 
 async def test_a_resident_account_works_the_api_for_its_own_appeal(database, rules, client):

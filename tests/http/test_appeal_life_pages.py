@@ -3,6 +3,7 @@
 
 import base64
 import re
+from datetime import UTC, datetime, timedelta
 
 from app.domain.types import Role
 from app.models import Appeal, AppealEvent
@@ -10,7 +11,14 @@ from app.schemas import staff
 from app.schemas.base import parse
 from app.services import handling
 from tests.conftest import login, make_staff, post_form
-from tests.factories import OWN, REPLY, handler_of, make_appeal
+from tests.factories import (
+    OWN,
+    REPLY,
+    as_before_replies_were_kept,
+    handler_of,
+    make_appeal,
+    rerun_reply_backfill,
+)
 
 SECOND_REPLY = "经复查，物业公司已更换电梯主板，电梯已恢复运行，并已通过安全检验。"
 EXPLANATION = "您反映的劳动争议已由劳动人事争议仲裁委员会受理，请关注仲裁结果。"
@@ -116,3 +124,67 @@ async def test_the_rating_form_promises_a_redo_only_while_one_is_left(database, 
     assert "群众再次不满意，办结" in view
     kinds = await AppealEvent.filter(appeal_id=redone.appeal.id).values_list("kind", flat=True)
     assert "rate_unsatisfied_final" in kinds and "rate_ok" not in kinds
+
+
+def _reply_rows(page: str) -> list[str]:
+    """The trail's rows of reply events, in order."""
+    trail = page[page.index('id="trail"'):]
+    return [row for row in trail.split("<tr")[1:] if "部门已答复" in row]
+
+
+async def _staff_page(new_client, made) -> str:
+    handler = new_client()
+    await login(handler, await make_staff(Role.HANDLER, OWN))
+    return (await handler.get(f"/staff/appeals/{made.number}")).text
+
+
+async def test_each_reply_shows_under_its_own_event_after_a_redo(database, new_client):
+    made = await make_appeal("redo", OWN)
+    await as_before_replies_were_kept(made.appeal)  # answered before replies were kept
+    await rerun_reply_backfill(database)
+    await handling.reply(await Appeal.get(id=made.appeal.id), await handler_of(OWN),
+                         parse(staff.Reply, {"reply": SECOND_REPLY}))
+
+    first, second = _reply_rows(await _staff_page(new_client, made))
+    assert 'id="reply-1"' in first and REPLY in first and SECOND_REPLY not in first
+    assert 'id="reply-2"' in second and SECOND_REPLY in second and REPLY not in second
+
+
+async def test_a_reply_kept_from_before_shows_under_the_event_that_gave_it(
+        database, new_client):
+    made = await make_appeal("redo", OWN)
+    await handling.reply(made.appeal, await handler_of(OWN),
+                         parse(staff.Reply, {"reply": SECOND_REPLY}))
+    await as_before_replies_were_kept(made.appeal)  # both replies given before: one is kept
+    await rerun_reply_backfill(database)
+
+    first, second = _reply_rows(await _staff_page(new_client, made))
+    assert SECOND_REPLY not in first and REPLY not in first
+    assert 'id="reply-2"' in second and SECOND_REPLY in second
+
+
+async def test_a_rating_after_the_window_is_refused_on_the_tracking_page(database, rules,
+                                                                         new_client):
+    made = await make_appeal("replied", OWN)
+    late = datetime.now(UTC) - timedelta(days=rules.policies.rating_window_days + 1)
+    await Appeal.filter(id=made.appeal.id).update(replied_at=late)
+    resident = await _tracker(new_client, made)
+    view = (await resident.get("/track/appeal")).text
+    assert 'id="rate"' not in view
+
+    refused = await post_form(resident, "/track/rating", {"rating": "satisfied"},
+                              "/track/appeal")
+    assert refused.status_code == 409
+    assert "评价期已过，该诉求已自动办结。" in refused.text
+    assert (await Appeal.get(id=made.appeal.id)).status == "replied"
+
+
+async def test_an_action_the_state_forbids_answers_409_on_the_web_as_on_the_api(
+        database, new_client):
+    made = await make_appeal("replied", OWN)
+    handler = new_client()
+    await login(handler, await make_staff(Role.HANDLER, OWN))
+    page = f"/staff/appeals/{made.number}"
+    again = await post_form(handler, f"{page}/reply", {"reply": SECOND_REPLY}, page)
+    assert again.status_code == 409
+    assert "不能执行" in again.text

@@ -2,7 +2,7 @@
 what it is, and every reply kept."""
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -197,3 +197,62 @@ async def test_the_mail_of_a_redone_reply_promises_no_second_redo(database, rule
     assert "重新办理一次" not in second.text_body
     assert "重新办理一次" not in second.html_body
     assert "就此办结" in second.text_body
+
+
+# --- the rating of the current reply, and the window's end ------------------------------------
+
+async def test_a_redo_clears_the_rating_and_each_round_keeps_its_own_in_its_event(
+        database, rules):
+    appeal = (await make_appeal("redo", OWN, rules=rules)).appeal
+    assert (await Appeal.get(id=appeal.id)).rating == ""
+    redo = await AppealEvent.get(appeal_id=appeal.id, kind="rate_unsatisfied")
+    assert redo.data == {"rating": "unsatisfied"}
+
+    await handling.reply(appeal, await handler_of(OWN),
+                         parse(staff.Reply, {"reply": SECOND_REPLY}))
+    stored = await Appeal.get(id=appeal.id)
+    await clocks.rate(rules, stored, parse(appeals.Rating, {"rating": "basically_satisfied"}))
+    stored = await Appeal.get(id=appeal.id)
+    assert stored.rating == "basically_satisfied"
+    ratings = await AppealEvent.filter(appeal_id=appeal.id, kind__in=["rate_unsatisfied",
+                                                                      "rate_ok"]) \
+        .order_by("id").values_list("data", flat=True)
+    assert ratings == [{"rating": "unsatisfied"}, {"rating": "basically_satisfied"}]
+
+
+async def test_a_redone_reply_left_unrated_lapses_with_no_rating(database, rules):
+    appeal = await _redone_and_replied_again(rules)
+    closes = clocks.rating_closes_at(appeal.replied_at, rules.policies.rating_window_days)
+    await sla.sweep(now=closes, policies=rules.policies)
+    stored = await Appeal.get(id=appeal.id)
+    assert stored.status == "closed" and stored.rating == ""
+
+
+@pytest.mark.parametrize("replied", [
+    datetime(2026, 3, 2, 2, 0, tzinfo=UTC),  # 10:00 in Shanghai
+    datetime(2026, 3, 2, 15, 59, tzinfo=UTC),  # 23:59 in Shanghai
+    datetime(2026, 3, 2, 16, 0, tzinfo=UTC),  # the next local day begins
+])
+def test_a_rating_is_refused_from_the_instant_the_sweep_may_close(replied):
+    closes = clocks.rating_closes_at(replied, 7)
+    assert not clocks.rating_window_over(replied, closes - timedelta(seconds=1), 7)
+    assert clocks.rating_window_over(replied, closes, 7)
+
+
+async def test_a_rating_after_the_window_is_refused_and_the_sweep_closes_the_appeal(
+        database, rules):
+    appeal = (await make_appeal("replied", OWN, rules=rules)).appeal
+    late = clocks.now_utc() - timedelta(days=rules.policies.rating_window_days + 1)
+    await Appeal.filter(id=appeal.id).update(replied_at=late)
+    with pytest.raises(ServiceError) as caught:
+        await clocks.rate(rules, await Appeal.get(id=appeal.id),
+                          parse(appeals.Rating, {"rating": "satisfied"}))
+    assert (caught.value.field, caught.value.code) == ("rating", "illegal_transition")
+    assert caught.value.message == "评价期已过，该诉求已自动办结。"
+    stored = await Appeal.get(id=appeal.id)
+    assert stored.status == "replied" and stored.rating == ""
+
+    await sla.sweep(policies=rules.policies)
+    stored = await Appeal.get(id=appeal.id)
+    assert stored.status == "closed" and stored.rating == ""
+    assert (await _kinds(appeal)).count("lapse") == 1

@@ -1,4 +1,5 @@
-"""Migrating an empty database gives exactly what the models describe, on this engine."""
+"""Migrating an empty database gives exactly what the models describe, on this engine; data
+migrations keep what older versions stored."""
 
 import sqlite3
 
@@ -8,7 +9,21 @@ from tortoise.migrations.autodetector import MigrationAutodetector
 
 from app import db
 from app.db import tortoise_config
+from app.models import Appeal, AppealReply
+from app.schemas import staff
+from app.schemas.base import parse
+from app.services import handling
 from tests.conftest import USE_PG, drop_pg_database, fresh_database_url
+from tests.factories import (
+    OWN,
+    REPLY,
+    as_before_replies_were_kept,
+    handler_of,
+    make_appeal,
+    rerun_reply_backfill,
+)
+
+SECOND_REPLY = "经复查，物业公司已更换电梯主板，电梯已恢复运行，并已通过安全检验。"
 
 
 async def _columns(url: str) -> dict[str, set[str]]:
@@ -62,3 +77,37 @@ async def test_empty_database_migrates_to_exactly_the_models(database, tmp_path)
 async def test_upgrade_twice_is_harmless(database):
     await db.upgrade(database)  # the session database is already at head
     assert "appeal" in await _columns(database)
+
+
+async def _kept(appeal: Appeal) -> list[tuple]:
+    return [(r.round, r.text, r.actor_id, r.actor_label, r.department_id) for r in
+            await AppealReply.filter(appeal_id=appeal.id).order_by("round")]
+
+
+async def test_an_appeal_answered_before_replies_were_kept_gets_its_reply_as_round_one(
+        database, rules):
+    replied = (await make_appeal("replied", OWN, rules=rules)).appeal
+    redone = (await make_appeal("redo", OWN, rules=rules)).appeal
+    current = (await make_appeal("replied", OWN, rules=rules)).appeal
+    before = {a.id: await _kept(a) for a in (replied, redone, current)}
+    for appeal in (replied, redone):
+        await as_before_replies_were_kept(appeal)
+        assert await _kept(appeal) == []
+
+    await rerun_reply_backfill(database)
+    for appeal in (replied, redone, current):
+        assert await _kept(appeal) == before[appeal.id]
+    assert (await Appeal.get(id=redone.id)).rating == ""
+
+    await rerun_reply_backfill(database)
+    assert await AppealReply.filter(appeal_id=replied.id).count() == 1
+
+
+async def test_a_backfilled_appeal_redone_keeps_both_replies(database, rules):
+    made = await make_appeal("redo", OWN, rules=rules)
+    await as_before_replies_were_kept(made.appeal)
+    await rerun_reply_backfill(database)
+    await handling.reply(await Appeal.get(id=made.appeal.id), await handler_of(OWN),
+                         parse(staff.Reply, {"reply": SECOND_REPLY}))
+    assert [r[:2] for r in await _kept(made.appeal)] == [(1, REPLY), (2, SECOND_REPLY)]
+    assert (await Appeal.get(id=made.appeal.id)).reply_text == SECOND_REPLY
