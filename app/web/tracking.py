@@ -32,14 +32,17 @@ async def appeal_page(request: Request, appeal: Appeal, action_base: str,
     may = allowed_events(appeal.status, Role.RESIDENT, redo_used=redo_used)
     rating = None
     days = rules.policies.rating_window_days
-    if Event.RATE_OK in may and not clocks.rating_window_over(appeal.replied_at, now, days):
+    rating_lapsed = Event.RATE_OK in may and clocks.rating_window_over(appeal.replied_at, now,
+                                                                        days)
+    if Event.RATE_OK in may and not rating_lapsed:
         closes_at = clocks.rating_closes_at(appeal.replied_at, days)
         rating = {"redo": Event.RATE_UNSATISFIED in may,
                   "last_day": presenters.local_date(closes_at - timedelta(seconds=1))}
     return render(request, "track_view.html", {
         "appeal": appeal, "events": events, "mark": mark, "ratings": clocks.RATINGS,
         "action_base": action_base, "tracking_login": action_base == "/track",
-        "replies": replies, "rating": rating, "rejection": rejection,
+        "replies": replies, "rating": rating, "rating_lapsed": rating_lapsed,
+        "rejection": rejection,
         "may_supply_info": Event.INFO_SUPPLIED in may,
         "refused": refused or {},
     }, status=400 if refused else 200)

@@ -171,6 +171,7 @@ async def test_a_rating_after_the_window_is_refused_on_the_tracking_page(databas
     resident = await _tracker(new_client, made)
     view = (await resident.get("/track/appeal")).text
     assert 'id="rate"' not in view
+    assert 'id="rating-lapsed"' in view and "评价期已过" in view
 
     refused = await post_form(resident, "/track/rating", {"rating": "satisfied"},
                               "/track/appeal")
