@@ -33,6 +33,7 @@ from app.services import accounts, clocks, intake, triage
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.throttle import LoginLocked
 from app.web import openapi
+from app.web.context import rules_of
 from app.web.openapi import API_PREFIX, AUTH_FAILURE_COST, MAX_BODY_BYTES
 from app.web.security import RateLimited, client_address
 
@@ -329,7 +330,7 @@ def private_json(content: Any, status: int = 200, headers: dict[str, str] | None
 @endpoint
 async def catalog(request: Request) -> Response:
     request.app.state.limiter.check("api", client_address(request))
-    rules = request.app.state.rules
+    rules = rules_of(request)
     body = responses.Catalog(
         types=[responses.KeyLabel(key=t.value, label=label) for t, label in TYPE_LABELS.items()],
         regions=[responses.CatalogRegion(code=r.code, name=r.name, parent=r.parent_code,
@@ -346,7 +347,7 @@ async def catalog(request: Request) -> Response:
 @endpoint
 async def submit(request: Request) -> Response:
     request.app.state.limiter.check("submit", client_address(request))
-    rules = request.app.state.rules
+    rules = rules_of(request)
     submission = intake.validate(await read_object(request), rules, strict=True)
     receipt = await intake.submit(rules, submission)
     appeal = receipt.appeal
@@ -373,7 +374,7 @@ async def show(request: Request) -> Response:
 async def supply_info(request: Request) -> Response:
     appeal = await owned_appeal(request)
     info = await read_body(request, bodies.InfoSupplied)
-    await clocks.supply_info(request.app.state.rules, appeal, info)
+    await clocks.supply_info(rules_of(request), appeal, info)
     return private_json(await appeal_view(appeal))
 
 
@@ -381,7 +382,7 @@ async def supply_info(request: Request) -> Response:
 async def rate(request: Request) -> Response:
     appeal = await owned_appeal(request)
     rating = await read_body(request, bodies.Rating)
-    await clocks.rate(request.app.state.rules, appeal, rating)
+    await clocks.rate(rules_of(request), appeal, rating)
     return private_json(await appeal_view(appeal))
 
 

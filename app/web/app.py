@@ -25,6 +25,7 @@ from app.services.throttle import LoginLocked
 from app.settings import Settings
 from app.web import api, public, residents, staff
 from app.web.accesslog import AccessLog
+from app.web.context import keep_in_app
 from app.web.render import render
 from app.web.security import CsrfFailed, RateLimited, RateLimiter
 from app.worker import BackgroundWorker, periodic_jobs
@@ -166,8 +167,7 @@ def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> S
         lifespan=lifespan,
         middleware=[Middleware(AccessLog), Middleware(_Crash)],
     )
-    app.state.settings = settings
-    app.state.rules = rules
+    keep_in_app(app, settings, rules)
     app.state.limiter = RateLimiter(settings.rate_limit)
     notices.configure(settings.base_url)
     return app

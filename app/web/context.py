@@ -10,7 +10,7 @@ from app.domain.rules import Rules
 from app.settings import Settings
 
 
-def install(app: Starlette, settings: Settings, rules: Rules) -> None:
+def keep_in_app(app: Starlette, settings: Settings, rules: Rules) -> None:
     app.state.settings = settings
     app.state.rules = rules
 

@@ -14,6 +14,7 @@ from app.schemas.base import InputError, form_values, parse_form
 from app.services import accounts, intake
 from app.services.errors import ValidationFailed
 from app.web import tracking
+from app.web.context import rules_of
 from app.web.render import render, session_redirect
 from app.web.residents import current_resident
 from app.web.security import SESSION_COOKIE, checked_form, client_address
@@ -23,7 +24,7 @@ TRACK_COOKIE = "ms_track"
 
 
 def _form_context(request: Request) -> dict:
-    rules = request.app.state.rules
+    rules = rules_of(request)
     regions = [
         {"code": r.code, "label": " / ".join(p.name for p in rules.region_path(r.code))}
         for r in rules.regions.values()
@@ -45,7 +46,7 @@ async def submit(request: Request) -> Response:
     request.app.state.limiter.check("submit", client_address(request))
     form = await checked_form(request)
     values = _typed(form, forms.Submission)
-    rules = request.app.state.rules
+    rules = rules_of(request)
     try:
         submission = intake.validate(form_values(forms.Submission, form), rules)
     except ValidationFailed as exc:
@@ -67,7 +68,7 @@ def _typed(form, model) -> dict[str, str]:
 
 
 async def quick_form(request: Request) -> Response:
-    topics = request.app.state.rules.hot_topics
+    topics = rules_of(request).hot_topics
     topic = request.query_params.get("topic", "")
     values = {"title": topic if topic in topics else "", "type": "consultation"}
     return render(request, "quick.html", {**_form_context(request), "topics": topics,
@@ -80,7 +81,7 @@ async def quick_submit(request: Request) -> Response:
     request.app.state.limiter.check("submit", client_address(request))
     form = await checked_form(request)
     values = _typed(form, forms.QuickSubmission)
-    rules = request.app.state.rules
+    rules = rules_of(request)
     try:
         submission = intake.validate(form_values(forms.QuickSubmission, form), rules,
                                      model=forms.QuickSubmission)

@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse, RedirectResponse
 
 from app.schemas import limits
 from app.web import presenters
+from app.web.context import settings_of
 from app.web.security import CSRF_COOKIE, csrf_token
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -37,7 +38,7 @@ SECURITY_HEADERS = {
 
 
 def secure_cookies(request: Request) -> bool:
-    return request.app.state.settings.base_url.startswith("https://")
+    return settings_of(request).base_url.startswith("https://")
 
 
 def render(request: Request, name: str, context: dict | None = None,

@@ -24,6 +24,7 @@ from app.services.accounts import load_session
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.workflow import Actor
 from app.web import access, presenters
+from app.web.context import rules_of
 from app.web.render import render
 from app.web.security import SESSION_COOKIE, checked_form
 
@@ -52,7 +53,7 @@ def staff_route(name: str) -> Callable[[Handler], Callable[[Request], Awaitable[
 
 
 def _marks(request: Request, appeals: list[Appeal]) -> dict[int, dict]:
-    rules, now = request.app.state.rules, datetime.now(UTC)
+    rules, now = rules_of(request), datetime.now(UTC)
     return {a.id: presenters.deadline_mark(rules, a.status, a.type, a.reply_due_at, now)
             for a in appeals}
 
@@ -131,7 +132,7 @@ async def _detail_page(request: Request, account: Account, appeal: Appeal,
     await appeal.fetch_related("department", "category", "region", "named_unit")
     events = await AppealEvent.filter(appeal_id=appeal.id).order_by("id")
     replies = await AppealReply.filter(appeal_id=appeal.id).order_by("round")
-    rules = request.app.state.rules
+    rules = rules_of(request)
     role = Role(account.role)
     shows_contact = access.sees_contact(account, appeal)
     contact = {
@@ -209,7 +210,7 @@ async def ask_info(request: Request, account: Account) -> Response:
 @staff_route("request_extension")
 async def request_extension(request: Request, account: Account) -> Response:
     async def act(appeal: Appeal, actor: Actor, data: forms.ExtensionRequest) -> None:
-        await clocks.request_extension(request.app.state.rules, appeal, actor, data)
+        await clocks.request_extension(rules_of(request), appeal, actor, data)
 
     return await _act(request, account, "extension", forms.ExtensionRequest, act)
 
@@ -217,7 +218,7 @@ async def request_extension(request: Request, account: Account) -> Response:
 @staff_route("decide_extension")
 async def decide_extension(request: Request, account: Account) -> Response:
     async def act(appeal: Appeal, actor: Actor, data: forms.ExtensionDecision) -> None:
-        await clocks.decide_extension(request.app.state.rules, appeal, actor, data)
+        await clocks.decide_extension(rules_of(request), appeal, actor, data)
 
     return await _act(request, account, "decision", forms.ExtensionDecision, act)
 
@@ -269,7 +270,7 @@ async def return_appeal(request: Request, account: Account) -> Response:
 @staff_route("route_appeal")
 async def route_appeal(request: Request, account: Account) -> Response:
     async def act(appeal: Appeal, actor: Actor, data: forms.Route) -> None:
-        await routing.route_manual(request.app.state.rules, appeal, actor, data)
+        await routing.route_manual(rules_of(request), appeal, actor, data)
 
     return await _act(request, account, "route", forms.Route, act)
 

@@ -16,13 +16,14 @@ from app.schemas.base import parse_form
 from app.services import clocks, triage
 from app.services.errors import ServiceError, ValidationFailed
 from app.web import presenters
+from app.web.context import rules_of
 from app.web.render import render
 
 
 async def appeal_page(request: Request, appeal: Appeal, action_base: str,
                       refused: dict | None = None) -> Response:
     await appeal.fetch_related("department", "category", "region")
-    rules = request.app.state.rules
+    rules = rules_of(request)
     events = await AppealEvent.filter(appeal_id=appeal.id, public=True).order_by("id")
     replies = await AppealReply.filter(appeal_id=appeal.id).order_by("round")
     now = datetime.now(UTC)
@@ -68,7 +69,7 @@ async def supply_info(request: Request, appeal: Appeal, action_base: str, form) 
     """The resident's answer to a department's question, from either way of tracking."""
     async def act() -> None:
         info = parse_form(forms.InfoSupplied, {"text": form.get("info", "")})
-        await clocks.supply_info(request.app.state.rules, appeal, info)
+        await clocks.supply_info(rules_of(request), appeal, info)
 
     typed = {"info": str(form.get("info", ""))}
     return await act_or_refuse(request, appeal, action_base, "info", typed, act)
@@ -77,7 +78,7 @@ async def supply_info(request: Request, appeal: Appeal, action_base: str, form) 
 async def rate(request: Request, appeal: Appeal, action_base: str, form) -> Response:
     async def act() -> None:
         rating = parse_form(forms.Rating, form)
-        await clocks.rate(request.app.state.rules, appeal, rating)
+        await clocks.rate(rules_of(request), appeal, rating)
 
     typed = {key: str(form.get(key, "")) for key in ("rating", "reason")}
     return await act_or_refuse(request, appeal, action_base, "rating", typed, act)

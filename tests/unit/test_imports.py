@@ -170,3 +170,15 @@ def imported_names_of(node: ast.Import | ast.ImportFrom) -> list[str]:
     if isinstance(node, ast.Import):
         return [alias.name for alias in node.names]
     return [node.module or ""]
+
+
+def test_requests_reach_rules_and_settings_only_through_the_context_module():
+    found = []
+    for name, path in source_modules().items():
+        if name == "app.web.context":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Attribute) and node.attr in ("rules", "settings")
+                    and isinstance(node.value, ast.Attribute) and node.value.attr == "state"):
+                found.append(f"{name}:{node.lineno} .state.{node.attr}")
+    assert found == []
