@@ -32,6 +32,7 @@ OWN = "990100-zhujian"  # where GOOD_APPEAL routes by itself
 # No keyword rule matches this and no category is chosen: it waits for a dispatcher.
 UNSURE_BODY = "我想问一下这个事情应该找哪个部门办理比较好，麻烦告诉我一下。"
 REPLY = "经核查，已责令物业公司三日内修复电梯，并安排人员跟进。"
+SECOND_REPLY = "经复查，物业公司已更换电梯主板，电梯已恢复运行，并已通过安全检验。"
 QUESTION = "请补充具体的楼栋号和报修记录。"
 EXTENSION_REASON = "需要会同城管部门现场勘查。"
 REDO_REASON = "电梯仍然没有修好，问题没有解决。"

@@ -14,13 +14,13 @@ from tests.conftest import login, make_staff, post_form
 from tests.factories import (
     OWN,
     REPLY,
+    SECOND_REPLY,
     as_before_replies_were_kept,
     handler_of,
     make_appeal,
     rerun_reply_backfill,
 )
 
-SECOND_REPLY = "经复查，物业公司已更换电梯主板，电梯已恢复运行，并已通过安全检验。"
 EXPLANATION = "您反映的劳动争议已由劳动人事争议仲裁委员会受理，请关注仲裁结果。"
 
 

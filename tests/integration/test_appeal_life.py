@@ -14,9 +14,7 @@ from app.services import clocks, handling, triage
 from app.services import sweep as sla
 from app.services.errors import ServiceError
 from tests.conftest import USE_PG, unique
-from tests.factories import OWN, REPLY, dispatcher, handler_of, make_appeal
-
-SECOND_REPLY = "经复查，物业公司已更换电梯主板，电梯已恢复运行，并已通过安全检验。"
+from tests.factories import OWN, REPLY, SECOND_REPLY, dispatcher, handler_of, make_appeal
 
 
 def _mail() -> str:

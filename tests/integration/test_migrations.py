@@ -17,13 +17,12 @@ from tests.conftest import USE_PG, drop_pg_database, fresh_database_url
 from tests.factories import (
     OWN,
     REPLY,
+    SECOND_REPLY,
     as_before_replies_were_kept,
     handler_of,
     make_appeal,
     rerun_reply_backfill,
 )
-
-SECOND_REPLY = "经复查，物业公司已更换电梯主板，电梯已恢复运行，并已通过安全检验。"
 
 
 async def _columns(url: str) -> dict[str, set[str]]:
