@@ -28,6 +28,7 @@ from app.domain.clock import DayOverride, WorkingCalendar
 from app.domain.rules import (
     LEVELS,
     DepartmentSpec,
+    DetectorThresholds,
     KeywordRule,
     RegionSpec,
     Routing,
@@ -139,6 +140,36 @@ class CalendarFile(_Spec):
 
 class HotTopicsFile(_Spec):
     hot_topics: list[Text] = []
+
+
+_DEFAULT = DetectorThresholds()
+
+
+class PingPongEntry(_Spec):
+    min_returns: int = Field(default=_DEFAULT.ping_pong_returns, ge=1)
+    min_departments: int = Field(default=_DEFAULT.ping_pong_departments, ge=2)
+
+
+class PerfunctoryEntry(_Spec):
+    max_hours: int = Field(default=_DEFAULT.perfunctory_hours, ge=1, le=720)
+    max_chars: int = Field(default=_DEFAULT.perfunctory_chars, ge=1, le=10000)
+
+
+class NoContactEntry(_Spec):
+    max_reply_chars: int = Field(default=_DEFAULT.no_contact_reply_chars, ge=1, le=10000)
+
+
+class DetectorsFile(_Spec):
+    period_days: int = Field(default=_DEFAULT.period_days, ge=1, le=3660)
+    ping_pong: PingPongEntry = PingPongEntry()
+    perfunctory: PerfunctoryEntry = PerfunctoryEntry()
+    no_contact: NoContactEntry = NoContactEntry()
+
+    def thresholds(self) -> DetectorThresholds:
+        return DetectorThresholds(
+            self.period_days, self.ping_pong.min_returns, self.ping_pong.min_departments,
+            self.perfunctory.max_hours, self.perfunctory.max_chars,
+            self.no_contact.max_reply_chars)
 
 
 # --- reading and naming problems ---------------------------------------------------------
@@ -413,6 +444,9 @@ def load_rules(rules_dir: str | Path) -> Rules:
     calendar_file = parse("calendar.yaml", CalendarFile) if has_calendar else CalendarFile()
     has_hot = (rules_dir / "hot_topics.yaml").exists()
     hot_file = parse("hot_topics.yaml", HotTopicsFile) if has_hot else HotTopicsFile()
+    has_detectors = (rules_dir / "detectors.yaml").exists()
+    detectors_file = parse("detectors.yaml", DetectorsFile) if has_detectors \
+        else DetectorsFile()
 
     regions, departments = _regions(regions_file, problems) if regions_file else ({}, {})
     categories = {name: list(children) for name, children in categories_file.categories.items()} \
@@ -424,10 +458,10 @@ def load_rules(rules_dir: str | Path) -> Rules:
     policies = attempt(_policies, clocks_file, "clocks.yaml") if clocks_file else None
     overrides = attempt(_overrides, calendar_file, "calendar.yaml") if calendar_file else None
     if problems:
-        order = {name: i for i, name in enumerate((*FILES, "hot_topics.yaml"))}
+        order = {name: i for i, name in enumerate((*FILES, "hot_topics.yaml", "detectors.yaml"))}
         raise RulesError(sorted(problems, key=lambda problem: order[problem[0]]))
     assert routing is not None and policies is not None and overrides is not None
-    assert calendar_file is not None and hot_file is not None
+    assert calendar_file is not None and hot_file is not None and detectors_file is not None
     calendar = WorkingCalendar(overrides, calendar_file.confirmed_years)
     return Rules(regions, departments, categories, routing, policies, calendar,
-                 rules_hash(rules_dir), list(hot_file.hot_topics))
+                 rules_hash(rules_dir), list(hot_file.hot_topics), detectors_file.thresholds())

@@ -48,6 +48,18 @@ class Routing:
     keyword_rules: tuple[KeywordRule, ...]
 
 
+@dataclass(frozen=True)
+class DetectorThresholds:
+    """The detectors' thresholds (routing_rules/detectors.yaml); these defaults without it."""
+
+    period_days: int = 30
+    ping_pong_returns: int = 2
+    ping_pong_departments: int = 3
+    perfunctory_hours: int = 24
+    perfunctory_chars: int = 30
+    no_contact_reply_chars: int = 50
+
+
 @dataclass
 class Rules:
     regions: dict[str, RegionSpec]
@@ -58,6 +70,7 @@ class Rules:
     calendar: WorkingCalendar
     hash: str
     hot_topics: list[str] = field(default_factory=list)
+    detectors: DetectorThresholds = field(default_factory=DetectorThresholds)
 
     def department_of(self, region_code: str, kind: str) -> DepartmentSpec | None:
         code: str | None = region_code

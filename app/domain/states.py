@@ -49,6 +49,12 @@ class Event(StrEnum):
     DEADLINE_MOVED = "deadline_moved"
     SLA_WARNING = "sla_warning"
     SLA_OVERDUE = "sla_overdue"
+    # 督办 orders (app.domain.supervision) and 催办 reminders, on the appeal's trail.
+    SUPERVISION_ANSWER = "supervision_answer"
+    SUPERVISION_ESCALATE = "supervision_escalate"
+    SUPERVISION_CLOSE = "supervision_close"
+    SUPERVISION_REISSUE = "supervision_reissue"
+    REMIND = "remind"
 
 
 S, E = Status, Event
@@ -87,6 +93,13 @@ ANSWERED = AWAITING_RATING | {S.CLOSED}
 _STAY_EVENTS = {
     # Supervision may be ordered on anything not finished for good; notes on anything.
     E.SUPERVISE: OPEN | AWAITING_RATING,
+    # An order lives while its appeal does; a finished appeal takes no step of it.
+    E.SUPERVISION_ANSWER: OPEN | AWAITING_RATING,
+    E.SUPERVISION_ESCALATE: OPEN | AWAITING_RATING,
+    E.SUPERVISION_CLOSE: OPEN | AWAITING_RATING,
+    E.SUPERVISION_REISSUE: OPEN | AWAITING_RATING,
+    # 催办 goes to the department holding the appeal.
+    E.REMIND: WITH_DEPARTMENT,
     E.NOTE: frozenset(Status),
     E.EXTENSION_REQUEST: WITH_DEPARTMENT,
     E.EXTENSION_GRANT: WITH_DEPARTMENT,
@@ -133,6 +146,11 @@ EVENT_LABELS = {
     E.DEADLINE_MOVED: "答复期限调整",
     E.SLA_WARNING: "临近期限提醒",
     E.SLA_OVERDUE: "超期",
+    E.SUPERVISION_ANSWER: "督办反馈",
+    E.SUPERVISION_ESCALATE: "督办逾期未反馈，已升级",
+    E.SUPERVISION_CLOSE: "结束督办",
+    E.SUPERVISION_REISSUE: "再次督办",
+    E.REMIND: "催办",
 }
 
 

@@ -7,14 +7,17 @@ from app.models.appeals import (
     SweepMark,
     TrackingCounter,
 )
+from app.models.audit import AuditEntry
 from app.models.geography import Category, Department, Region
 from app.models.outbox import OutboxAttempt, OutboxMessage
+from app.models.supervision import SupervisionOrder
 
 __all__ = [
     "Account",
     "Appeal",
     "AppealEvent",
     "AppealReply",
+    "AuditEntry",
     "Category",
     "Department",
     "LabelledExample",
@@ -23,6 +26,7 @@ __all__ = [
     "OutboxAttempt",
     "OutboxMessage",
     "Region",
+    "SupervisionOrder",
     "SweepMark",
     "TrackingCounter",
     "WebSession",

@@ -224,3 +224,29 @@ async def daily_digest(department: Department, due_soon: Sequence[Any], overdue:
     recipients = [department.email] if recipients is None else recipients
     key = dedupe_key or f"digest:{department.id}:{day.isoformat()}"
     return await _to_staff("daily_digest", recipients, key, context)
+
+
+async def supervision_issued(appeal: Appeal, department: Department | None,
+                             recipients: Iterable[Any], reason: str, due_at: datetime,
+                             dedupe_key: str | None) -> int:
+    """督办 issued (or re-issued): to the department's mailbox and handlers."""
+    return await _to_staff("supervision_issued", recipients, dedupe_key,
+                           {**_staff_context(appeal, department), "reason": reason,
+                            "due_at": due_at})
+
+
+async def supervision_escalated(appeal: Appeal, department: Department | None,
+                                recipients: Iterable[Any], reason: str, due_at: datetime,
+                                dedupe_key: str | None) -> int:
+    """督办 unanswered past its deadline: to the department (head) and the inspectors."""
+    return await _to_staff("supervision_escalated", recipients, dedupe_key,
+                           {**_staff_context(appeal, department), "reason": reason,
+                            "due_at": due_at})
+
+
+async def reminder(appeal: Appeal, department: Department | None, recipients: Iterable[Any],
+                   note: str, sender: str) -> int:
+    """催办: to the department holding the appeal. Each reminder is its own mail."""
+    return await _to_staff("reminder", recipients, None,
+                           {**_staff_context(appeal, department), "note": note,
+                            "sender": sender, "due_at": appeal.reply_due_at})

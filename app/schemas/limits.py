@@ -26,6 +26,12 @@ REPLY_MIN, REPLY_MAX = 10, 5000
 # Working days one extension request may ask for; the room left under the appeal type's
 # max_extension_days (routing_rules/clocks.yaml) is checked against the appeal itself.
 EXTENSION_DAYS_MIN, EXTENSION_DAYS_MAX = 1, 60
+# 督办: the order's reason, the working days the department has to answer, its answer;
+# 催办: the reminder's note.
+SUPERVISION_REASON_MIN, SUPERVISION_REASON_MAX = 5, 2000
+SUPERVISION_DAYS_MIN, SUPERVISION_DAYS_MAX = 1, 30
+SUPERVISION_ANSWER_MIN, SUPERVISION_ANSWER_MAX = 10, 5000
+REMINDER_NOTE_MAX = 500
 
 TRACKING_NUMBER_MAX = 24  # the column's width: a longer text is nobody's number
 USERNAME_MAX = 254

@@ -20,10 +20,17 @@ from app.schemas.limits import (
     NOTE_MAX,
     REASON_MAX,
     REASON_MIN,
+    REMINDER_NOTE_MAX,
     REPLY_MAX,
     REPLY_MIN,
     RETURN_REASON_MAX,
     ROUTE_NOTE_MAX,
+    SUPERVISION_ANSWER_MAX,
+    SUPERVISION_ANSWER_MIN,
+    SUPERVISION_DAYS_MAX,
+    SUPERVISION_DAYS_MIN,
+    SUPERVISION_REASON_MAX,
+    SUPERVISION_REASON_MIN,
 )
 
 _REPLY_SHORT = "{label}至少 {min_length} 个字。"
@@ -86,3 +93,39 @@ class Reject(Input):
         if info.data.get("reason") == EXPLAINED_REASON and len(value) < REASON_MIN:
             raise invalid(f"选择“其他”时，请说明不予受理的理由（至少 {REASON_MIN} 个字）。")
         return value
+
+
+class Supervise(Input):
+    """督办, issued or re-issued: why, and how many working days the department has."""
+
+    reason: Annotated[str, Field(title="督办事由", min_length=SUPERVISION_REASON_MIN,
+                                 max_length=SUPERVISION_REASON_MAX, pattern=NO_NUL),
+                      Say(missing="请填写督办事由。")]
+    days: Annotated[int, Field(title="反馈期限", ge=SUPERVISION_DAYS_MIN,
+                               le=SUPERVISION_DAYS_MAX),
+                    Say(missing="请填写反馈期限（工作日）。", type="请填写反馈期限（工作日）。",
+                        range="反馈期限须在 {ge} 到 {le} 个工作日之间。")]
+
+
+class SupervisionAnswer(Input):
+    answer: Annotated[str, Field(title="督办反馈", min_length=SUPERVISION_ANSWER_MIN,
+                                 max_length=SUPERVISION_ANSWER_MAX, pattern=NO_NUL),
+                      Say(missing=_REPLY_SHORT, too_short=_REPLY_SHORT)]
+
+
+class SupervisionClose(Input):
+    note: Annotated[str, Field(title="结束说明", max_length=NOTE_MAX, pattern=NO_NUL)] = ""
+
+
+class Reminder(Input):
+    note: Annotated[str, Field(title="催办说明", max_length=REMINDER_NOTE_MAX,
+                               pattern=NO_NUL)] = ""
+
+
+class SupervisionFilter(Input):
+    """The list at /staff/supervision: which orders, by their state."""
+
+    status: Annotated[Literal["issued", "answered", "closed", "open"] | None,
+                      Field(title="督办状态"), Blank, Say.always("请选择有效的督办状态。")] = None
+    after: Annotated[int | None, Field(title="页码", ge=1), Blank,
+                     Say(type="页码无效，请回到第一页。", range="页码无效，请回到第一页。")] = None

@@ -27,6 +27,7 @@ from app.domain.states import (
 from app.domain.types import Role
 from app.models import Account, Appeal, Department, SweepMark
 from app.notify import notices, outbox
+from app.services import supervision
 from app.services.clocks import rating_cutoff
 from app.services.errors import Conflict
 from app.services.workflow import SYSTEM, now_utc, record_many, transition_many
@@ -53,6 +54,7 @@ class SweepReport:
     digests: int = 0
     notices: int = 0
     lapsed: int = 0  # closed because the resident did not rate in time
+    escalated: int = 0  # 督办 unanswered past their deadline
 
 
 class _Recipients:
@@ -177,5 +179,6 @@ async def sweep(now: datetime | None = None, *, policies: Policies | None = None
             pass
     days = policies.rating_window_days if policies is not None else RATING_WINDOW_DAYS
     await _lapse(now, days, report)
+    report.escalated = await supervision.escalate(now, await _role(Role.INSPECTOR))
     await _digests(now, report)
     return report

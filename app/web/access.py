@@ -13,16 +13,29 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = {
     "handler_queue": frozenset({H}),
     "triage_queue": frozenset({D}),
     "inspect_list": frozenset({I}),
+    # The city-wide list leaves the platform only in an inspector's hands (and is audited).
+    "export_appeals": frozenset({I}),
+    "export_log": frozenset({I}),
     "appeal_detail": frozenset({H, D, I}),
     "acknowledge": frozenset({H}),
     "reply": frozenset({H}),
     "return_appeal": frozenset({H}),
     "route_appeal": frozenset({D}),
     "returns_stats": frozenset({D, I}),
+    "detectors": frozenset({D, I}),
+    "detector_list": frozenset({D, I}),
     "ask_info": frozenset({H}),
     "request_extension": frozenset({H}),
     "decide_extension": frozenset({D, I}),
     "reject_appeal": frozenset({D}),
+    # 督办 (issue 10): inspectors issue, close and re-issue; the department answers; a
+    # handler's list shows their own department's orders. 催办: inspectors and dispatchers.
+    "supervision_list": frozenset({H, D, I}),
+    "supervise": frozenset({I}),
+    "answer_supervision": frozenset({H}),
+    "close_supervision": frozenset({I}),
+    "reissue_supervision": frozenset({I}),
+    "remind": frozenset({D, I}),
 }
 
 # The event each acting route causes: its button shows only where the state table allows it.

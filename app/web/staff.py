@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from app.domain.clock import explain_zh
@@ -19,7 +21,17 @@ from app.domain.types import TYPE_LABELS, Role
 from app.models import Account, Appeal, AppealEvent, AppealReply, Category, Department, Region
 from app.schemas import staff as forms
 from app.schemas.base import parse_form
-from app.services import audit, clocks, handling, lists, routing, triage
+from app.services import (
+    audit,
+    clocks,
+    detectors,
+    exports,
+    handling,
+    lists,
+    routing,
+    supervision,
+    triage,
+)
 from app.services.accounts import load_session
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.workflow import Actor
@@ -76,8 +88,10 @@ async def handler_queue(request: Request, account: Account) -> Response:
                                 lists.MOST_URGENT_FIRST, now=datetime.now(UTC),
                                 allowed=("status", "type", "overdue"), count=True)
     department = await account.department
+    pinned = await supervision.pinned(account.department_id)
     return render(request, "queue.html", {
         **_listed(request, found), "action": "/staff/queue",
+        "pinned": pinned, "supervised": {order.appeal_id for order in pinned},
         "title": f"{department.name if department else ''} 待办诉求",
         "statuses": {k: v for k, v in STATUS_LABELS.items() if k in WITH_DEPARTMENT},
     })
@@ -95,16 +109,58 @@ async def triage_queue(request: Request, account: Account) -> Response:
 
 @staff_route("inspect_list")
 async def inspect_list(request: Request, account: Account) -> Response:
+    fmt = request.query_params.get("format")
+    if fmt in exports.FORMATS:
+        return await _export_appeals(request, account, fmt)
     # No total here: a COUNT(*) over every appeal of a city would scan on each visit.
     found = await lists.listing(request.query_params, Appeal.all(), lists.NEWEST_FIRST,
                                 now=datetime.now(UTC), related=("department",))
+    if fmt:
+        found.errors["format"] = "导出格式只能是 CSV 或 XLSX。"
     return render(request, "inspect_list.html", {
         **_listed(request, found), "statuses": STATUS_LABELS, "types": TYPE_LABELS,
+        "export_query": "".join(f"{urlencode(found.filters.params())}&"
+                                if found.filters.params() else ""),
         "departments": await Department.filter(active=True).order_by("code")
         .values("code", "name"),
         "categories": await Category.filter(level=1).order_by("code").values("code", "name"),
         "regions": await Region.all().order_by("code").values("code", "name", "level"),
     })
+
+
+async def _export_appeals(request: Request, account: Account, fmt: str) -> Response:
+    """All the appeals the list's filters match (every page), as a file. A filter that
+    cannot be used refuses the export rather than widen it."""
+    if not access.may_use(account, "export_appeals"):
+        raise HTTPException(404)
+    now = datetime.now(UTC)
+    filters, errors = lists.parse_filters(request.query_params)
+    query, unknown = await lists.narrowed(Appeal.all(), filters, now)
+    if errors or unknown:
+        message = "未导出：" + "；".join({**errors, **unknown}.values())
+        return render(request, "error.html", {"message": message}, status=400)
+    entry = await exports.start_record(account, fmt, filters.params(), now)
+    size = getattr(request.app.state, "export_batch_size", exports.BATCH_SIZE)
+    name = exports.file_name(fmt, now)
+    if fmt == "csv":
+        return StreamingResponse(
+            exports.csv_stream(query, entry, now, size=size),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"',
+                     "Cache-Control": "no-store"})
+    path = await exports.xlsx_file(query, entry, now, size=size)
+    return FileResponse(path, media_type=exports.XLSX_TYPE, filename=name,
+                        headers={"Cache-Control": "no-store"},
+                        background=BackgroundTask(os.unlink, path))
+
+
+@staff_route("export_log")
+async def export_log(request: Request, account: Account) -> Response:
+    """The exports made, newest first, paged by id (`?after=<id>`)."""
+    found, message = await exports.log_page(request.query_params.get("after"))
+    return render(request, "export_log.html", {
+        **found, "errors": {"after": message} if message else {},
+        "labels": exports.FILTER_LABELS, "statuses": STATUS_LABELS, "types": TYPE_LABELS})
 
 
 def _listed(request: Request, found: lists.Listing) -> dict:
@@ -158,7 +214,25 @@ async def _detail_page(request: Request, account: Account, appeal: Appeal,
         "departments": departments, "categories": list(rules.categories),
         "may": access.buttons(account, appeal), "reject_reasons": triage.REJECT_REASONS,
         "replies": replies, "reply_of_event": _reply_of_event(events, replies),
+        **await _supervision_context(account, appeal),
     })
+
+
+async def _supervision_context(account: Account, appeal: Appeal) -> dict:
+    """The appeal's open 督办 order, and which of its forms (and 催办) this account sees."""
+    order = await supervision.open_order(appeal)
+    live = appeal.status in supervision.LIVE_APPEAL
+    status = order.status if order else None
+    return {"order": order, "order_may": {
+        "supervise": access.may_use(account, "supervise") and live and order is None
+        and appeal.department_id is not None,
+        "answer": access.may_use(account, "answer_supervision") and live and status == "issued"
+        and order.department_id == account.department_id,
+        "close": access.may_use(account, "close_supervision") and live and status == "answered",
+        "reissue": access.may_use(account, "reissue_supervision") and live
+        and status == "answered",
+        "remind": access.may_use(account, "remind") and appeal.status in WITH_DEPARTMENT,
+    }}
 
 
 def _reply_of_event(events: list[AppealEvent], replies: list[AppealReply]) -> dict:
@@ -231,6 +305,42 @@ async def returns_stats(request: Request, account: Account) -> Response:
     })
 
 
+@staff_route("detectors")
+async def detectors_page(request: Request, account: Account) -> Response:
+    thresholds = rules_of(request).detectors
+    scope, errors = await detectors.scope_of(request.query_params, datetime.now(UTC),
+                                             thresholds)
+    return render(request, "detectors.html", {
+        "summaries": await detectors.overview(scope, thresholds), "scope": scope,
+        "errors": errors, "unassigned": detectors.UNASSIGNED,
+        "departments": await Department.filter(active=True).order_by("code")
+        .values("code", "name"),
+    })
+
+
+@staff_route("detector_list")
+async def detector_list(request: Request, account: Account) -> Response:
+    detector = detectors.BY_KEY.get(request.query_params.get("detector", ""))
+    if detector is None:
+        raise HTTPException(404)
+    thresholds = rules_of(request).detectors
+    scope, errors = await detectors.scope_of(request.query_params, datetime.now(UTC),
+                                             thresholds)
+    after, bad_cursor = detectors.cursor_of(request.query_params)
+    found = await detectors.listing(detector, scope, thresholds, after)
+    params = {"detector": detector.key, **scope.params()}
+    links = {"next": "?" + urlencode({**params, "after": found.next_after})
+             if found.next_after else None,
+             "first": "?" + urlencode(params) if after else None}
+    return render(request, "detector_list.html", {
+        "detector": detector, "definition": detector.describe(thresholds), "scope": scope,
+        "appeals": found.appeals, "marks": _marks(request, found.appeals), "total": found.total,
+        "links": links, "errors": {**errors, **bad_cursor},
+        "overview": "?" + urlencode(scope.params()),
+        "department": await detectors.department_label(scope),
+    })
+
+
 def _back(appeal: Appeal) -> RedirectResponse:
     return RedirectResponse(f"/staff/appeals/{appeal.tracking_number}", status_code=303)
 
@@ -275,12 +385,79 @@ async def route_appeal(request: Request, account: Account) -> Response:
     return await _act(request, account, "route", forms.Route, act)
 
 
+@staff_route("supervise")
+async def supervise(request: Request, account: Account) -> Response:
+    async def act(appeal: Appeal, actor: Actor, data: forms.Supervise) -> None:
+        await supervision.issue(rules_of(request), appeal, actor, data)
+
+    return await _act(request, account, "supervise", forms.Supervise, act)
+
+
+@staff_route("answer_supervision")
+async def answer_supervision(request: Request, account: Account) -> Response:
+    async def act(appeal: Appeal, actor: Actor, data: forms.SupervisionAnswer) -> None:
+        order = await supervision.open_order(appeal)
+        if order is not None and order.department_id != account.department_id:
+            raise HTTPException(404)  # another department's order
+        await supervision.answer(appeal, actor, data)
+
+    return await _act(request, account, "answer_supervision", forms.SupervisionAnswer, act)
+
+
+@staff_route("close_supervision")
+async def close_supervision(request: Request, account: Account) -> Response:
+    async def act(appeal: Appeal, actor: Actor, data: forms.SupervisionClose) -> None:
+        await supervision.close(appeal, actor, data)
+
+    return await _act(request, account, "close_supervision", forms.SupervisionClose, act)
+
+
+@staff_route("reissue_supervision")
+async def reissue_supervision(request: Request, account: Account) -> Response:
+    async def act(appeal: Appeal, actor: Actor, data: forms.Supervise) -> None:
+        await supervision.reissue(rules_of(request), appeal, actor, data)
+
+    return await _act(request, account, "reissue_supervision", forms.Supervise, act)
+
+
+@staff_route("remind")
+async def remind(request: Request, account: Account) -> Response:
+    async def act(appeal: Appeal, actor: Actor, data: forms.Reminder) -> None:
+        await supervision.remind(appeal, actor, data)
+
+    return await _act(request, account, "remind", forms.Reminder, act)
+
+
+@staff_route("supervision_list")
+async def supervision_list(request: Request, account: Account) -> Response:
+    """Orders newest first, by state; a handler sees only those of their own department."""
+    try:
+        chosen = parse_form(forms.SupervisionFilter, dict(request.query_params))
+        errors = {}
+    except ValidationFailed as exc:
+        chosen, errors = forms.SupervisionFilter(), exc.errors
+    department = account.department_id if Role(account.role) == Role.HANDLER else None
+    orders, after = await supervision.listed(chosen, department)
+    query = {"status": chosen.status or "", "after": after} if after else None
+    return render(request, "supervision_list.html", {
+        "orders": orders, "errors": errors, "filters": chosen, "now": datetime.now(UTC),
+        "statuses": supervision.LIST_STATUSES,
+        "links": {"next": "?" + urlencode(query) if query else None,
+                  "first": "?" + urlencode({"status": chosen.status or ""})
+                  if chosen.after else None},
+    })
+
+
 routes = [
     Route("/staff", staff_home, name="staff_home"),
     Route("/staff/queue", handler_queue, name="handler_queue"),
     Route("/staff/triage", triage_queue, name="triage_queue"),
     Route("/staff/appeals", inspect_list, name="inspect_list"),
+    Route("/staff/audit/exports", export_log, name="export_log"),
     Route("/staff/returns", returns_stats, name="returns_stats"),
+    Route("/staff/detectors", detectors_page, name="detectors"),
+    Route("/staff/detectors/list", detector_list, name="detector_list"),
+    Route("/staff/supervision", supervision_list, name="supervision_list"),
     Route("/staff/appeals/{tracking_number}", appeal_detail, name="appeal_detail"),
     Route("/staff/appeals/{tracking_number}/acknowledge", acknowledge, methods=["POST"],
           name="acknowledge"),
@@ -297,4 +474,13 @@ routes = [
           name="request_extension"),
     Route("/staff/appeals/{tracking_number}/extension/decision", decide_extension,
           methods=["POST"], name="decide_extension"),
+    Route("/staff/appeals/{tracking_number}/supervise", supervise, methods=["POST"],
+          name="supervise"),
+    Route("/staff/appeals/{tracking_number}/supervision/answer", answer_supervision,
+          methods=["POST"], name="answer_supervision"),
+    Route("/staff/appeals/{tracking_number}/supervision/close", close_supervision,
+          methods=["POST"], name="close_supervision"),
+    Route("/staff/appeals/{tracking_number}/supervision/reissue", reissue_supervision,
+          methods=["POST"], name="reissue_supervision"),
+    Route("/staff/appeals/{tracking_number}/remind", remind, methods=["POST"], name="remind"),
 ]

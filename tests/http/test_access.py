@@ -7,15 +7,21 @@ is changed too. A record someone may not see answers 404."""
 from __future__ import annotations
 
 import html
+import io
 import re
 
+import openpyxl
 import pytest
 
 from app.domain.types import Role
 from app.models import Appeal, AppealEvent
-from app.services import accounts
+from app.schemas import staff as forms
+from app.schemas.base import parse
+from app.services import accounts, supervision
+from app.services.workflow import Actor
 from app.web import staff
 from app.web.security import SESSION_COOKIE
+from tests import factories
 from tests.conftest import (
     login,
     make_client,
@@ -24,7 +30,7 @@ from tests.conftest import (
     submit_appeal,
     unique,
 )
-from tests.factories import make_appeal
+from tests.factories import handler_of, make_appeal
 
 OWN = "990100-zhujian"      # where GOOD_APPEAL is routed
 OTHER = "990100-jiaoyu"     # some other department in the same city
@@ -42,6 +48,7 @@ UNLISTED = "200-"        # 200 and the appeal is not on the page
 PAGE = "200"             # 200 (a page with no appeal on it)
 ACT = "act"              # 303 back, and the action happened
 NO_DESK = "no-desk"      # 200, "此账号没有可用的工作台"
+WORKBOOK = "xlsx+"       # 200, an XLSX file and the appeal is in it
 
 
 def to(path: str) -> str:
@@ -60,6 +67,18 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/staff/triage"):               (LOGIN, LOGIN, NF, NF, NF, PAGE, NF, NF),
     ("GET", "/staff/appeals"):              (LOGIN, LOGIN, NF, NF, NF, NF, LISTED, NF),
     ("GET", "/staff/returns"):              (LOGIN, LOGIN, NF, NF, NF, PAGE, PAGE, NF),
+    # Issue 10: detectors, for inspectors and dispatchers; a handler's department is no
+    # door in (404 whatever the parameters).
+    ("GET", "/staff/detectors"):            (LOGIN, LOGIN, NF, NF, NF, PAGE, PAGE, NF),
+    ("GET", f"/staff/detectors?department={OWN}"): (LOGIN, LOGIN, NF, NF, NF, PAGE, PAGE, NF),
+    ("GET", "/staff/detectors/list?detector=ping-pong"): (LOGIN, LOGIN, NF, NF, NF, PAGE,
+                                                          PAGE, NF),
+    ("GET", f"/staff/detectors/list?detector=no-contact&department={OWN}"): (
+        LOGIN, LOGIN, NF, NF, NF, PAGE, PAGE, NF),
+    # Issue 10: the city-wide list leaves the platform only as an inspector's export.
+    ("GET", "/staff/appeals?format=csv"):   (LOGIN, LOGIN, NF, NF, NF, NF, LISTED, NF),
+    ("GET", "/staff/appeals?format=xlsx"):  (LOGIN, LOGIN, NF, NF, NF, NF, WORKBOOK, NF),
+    ("GET", "/staff/audit/exports"):        (LOGIN, LOGIN, NF, NF, NF, NF, PAGE, NF),
     ("GET", f"/staff/appeals/{N}"):         (LOGIN, LOGIN, NF, LISTED, NF, LISTED, LISTED, NF),
     ("POST", f"/staff/appeals/{N}/acknowledge"): (LOGIN, LOGIN, NF, ACT, NF, NF, NF, NF),
     ("POST", f"/staff/appeals/{N}/reply"):  (LOGIN, LOGIN, NF, ACT, NF, NF, NF, NF),
@@ -73,13 +92,34 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     # (DESIGN.md has the inspector change no appeal; the issue, more specific, wins here.)
     ("POST", f"/staff/appeals/{N}/extension/decision"): (LOGIN, LOGIN, NF, NF, NF, ACT, ACT,
                                                          NF),
+    # 督办 (issue 10): listed for the three staff roles, a handler only their department's;
+    # an inspector issues, closes and re-issues, the department's handler answers (反馈).
+    ("GET", "/staff/supervision"):          (LOGIN, LOGIN, NF, LISTED, UNLISTED, LISTED,
+                                             LISTED, NF),
+    ("POST", f"/staff/appeals/{N}/supervise"): (LOGIN, LOGIN, NF, NF, NF, NF, ACT, NF),
+    ("POST", f"/staff/appeals/{N}/supervision/answer"): (LOGIN, LOGIN, NF, ACT, NF, NF, NF,
+                                                         NF),
+    ("POST", f"/staff/appeals/{N}/supervision/close"): (LOGIN, LOGIN, NF, NF, NF, NF, ACT, NF),
+    ("POST", f"/staff/appeals/{N}/supervision/reissue"): (LOGIN, LOGIN, NF, NF, NF, NF, ACT,
+                                                          NF),
+    # 催办: an inspector or a dispatcher.
+    ("POST", f"/staff/appeals/{N}/remind"): (LOGIN, LOGIN, NF, NF, NF, ACT, ACT, NF),
     # The other method on every route: refused before anyone's role is even looked at.
     ("POST", "/staff"):                     (NA,) * 8,
     ("POST", "/staff/queue"):               (NA,) * 8,
     ("POST", "/staff/triage"):              (NA,) * 8,
     ("POST", "/staff/appeals"):             (NA,) * 8,
     ("POST", "/staff/returns"):             (NA,) * 8,
+    ("POST", "/staff/detectors"):           (NA,) * 8,
+    ("POST", "/staff/detectors/list"):      (NA,) * 8,
+    ("POST", "/staff/audit/exports"):       (NA,) * 8,
     ("POST", f"/staff/appeals/{N}"):        (NA,) * 8,
+    ("POST", "/staff/supervision"):         (NA,) * 8,
+    ("GET", f"/staff/appeals/{N}/supervise"): (NA,) * 8,
+    ("GET", f"/staff/appeals/{N}/supervision/answer"): (NA,) * 8,
+    ("GET", f"/staff/appeals/{N}/supervision/close"): (NA,) * 8,
+    ("GET", f"/staff/appeals/{N}/supervision/reissue"): (NA,) * 8,
+    ("GET", f"/staff/appeals/{N}/remind"):  (NA,) * 8,
     ("GET", f"/staff/appeals/{N}/acknowledge"): (NA,) * 8,
     ("GET", f"/staff/appeals/{N}/reply"):   (NA,) * 8,
     ("GET", f"/staff/appeals/{N}/return"):  (NA,) * 8,
@@ -114,13 +154,31 @@ AFTER = {
     "decision": ("accepted", OWN),
     "reject": ("rejected", None),
 }
+# 督办 and 催办 cells: the order the appeal must already have, the form, the trail event
+# (the appeal's status and department stay as they were: "assigned" with OWN).
+ORDER_NEEDED = {"answer": "issued", "close": "answered", "reissue": "answered",
+                "supervision": "issued"}
+ORDER_FORM = {
+    "supervise": {"reason": "群众反映强烈，请加快办理。", "days": "3"},
+    "answer": {"answer": "已约谈施工单位负责人，夜间施工已全部停止。"},
+    "close": {"note": "反馈属实，结束督办。"},
+    "reissue": {"reason": "反馈不具体，请说明整改时间。", "days": "2"},
+    "remind": {"note": "请尽快答复。"},
+}
+AFTER.update(dict.fromkeys(ORDER_FORM, ("assigned", OWN)))
+ORDER_EVENT = {"supervise": "supervise", "answer": "supervision_answer",
+               "close": "supervision_close", "reissue": "supervision_reissue",
+               "remind": "remind"}
+
 EVENT = {"acknowledge": "acknowledge", "reply": "reply", "return": "return",
          "route": "route_manual", "ask-info": "ask_info", "extension": "extension_request",
          "decision": "extension_grant", "reject": "reject"}
+EVENT.update(ORDER_EVENT)
 
 
 def test_matrix_covers_every_staff_route_and_method():
-    """A new staff route (or method) must be added to the table before this passes."""
+    """A new staff route (or method) must be added to the table before this passes; a row
+    with a query string (an export) covers its route too."""
     served = set()
     for route in staff.routes:
         path = route.path.replace("{tracking_number}", N)
@@ -129,7 +187,7 @@ def test_matrix_covers_every_staff_route_and_method():
             served.add((method, path))
             other = "POST" if method == "GET" else "GET"
             served.add((other, path))
-    assert served == set(MATRIX)
+    assert served == {(method, path.split("?")[0]) for method, path in MATRIX}
     assert all(len(row) == len(ROLES) for row in MATRIX.values())
 
 
@@ -159,6 +217,16 @@ async def staff_clients(app, database):
     yield made
     for client in made.values():
         await client.aclose()
+
+
+async def _give_order(app, appeal: Appeal, status: str) -> None:
+    """A 督办 order on `appeal`, issued, or issued and answered by its department."""
+    inspector = Actor.of(await factories.make_staff(Role.INSPECTOR))
+    await supervision.issue(app.state.rules, appeal, inspector,
+                            parse(forms.Supervise, ORDER_FORM["supervise"]))
+    if status == "answered":
+        await supervision.answer(appeal, await handler_of(OWN),
+                                 parse(forms.SupervisionAnswer, ORDER_FORM["answer"]))
 
 
 async def _snapshot(number: str) -> tuple:
@@ -198,6 +266,9 @@ async def test_route_role_matrix(app, staff_clients, method, path, role, outcome
     made = await make_appeal(NEEDS_STATE.get(action, "assigned"), OWN, rules=app.state.rules,
                              title=unique("访问矩阵"))
     number, title, receipt = made.number, made.appeal.title, made.receipt
+    needed = ORDER_NEEDED.get(action or path.rsplit("/", 1)[1])
+    if needed:
+        await _give_order(app, made.appeal, needed)
     url = path.replace(N, number)
     before = await _snapshot(number)
 
@@ -213,7 +284,8 @@ async def test_route_role_matrix(app, staff_clients, method, path, role, outcome
             assert tracked.status_code == 303
     try:
         if method == "POST":
-            response = await post_form(client, url, FORM.get(action, {}), "/submit")
+            response = await post_form(client, url, FORM.get(action) or ORDER_FORM.get(action, {}),
+                                       "/submit")
         else:
             response = await client.get(url)
         await _check(client, url, number, title, before, action, response, outcome)
@@ -249,6 +321,11 @@ async def _check(client, url, number, title, before, action, response, outcome) 
     elif outcome == NO_DESK:
         assert status == 200
         assert "此账号没有可用的工作台" in response.text
+    elif outcome == WORKBOOK:
+        assert status == 200
+        book = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
+        cells = {cell for row in book.active.iter_rows(values_only=True) for cell in row}
+        assert number in cells and title in cells
     else:
         assert status == 200, response.text
         text = await all_pages(client, url, response)

@@ -57,7 +57,8 @@ def test_the_table_holds_nothing_beyond_the_diagram_and_recording_events():
     staying = {k for k, v in TRANSITIONS.items() if k[0] is v} - set(legal)
     assert {e for _, e in staying} == {
         E.SUPERVISE, E.NOTE, E.EXTENSION_REQUEST, E.EXTENSION_GRANT, E.EXTENSION_REFUSE,
-        E.DEADLINE_MOVED, E.SLA_WARNING, E.SLA_OVERDUE}
+        E.DEADLINE_MOVED, E.SLA_WARNING, E.SLA_OVERDUE, E.SUPERVISION_ANSWER,
+        E.SUPERVISION_ESCALATE, E.SUPERVISION_CLOSE, E.SUPERVISION_REISSUE, E.REMIND}
 
 
 ILLEGAL = [
