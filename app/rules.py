@@ -159,17 +159,22 @@ class NoContactEntry(_Spec):
     max_reply_chars: int = Field(default=_DEFAULT.no_contact_reply_chars, ge=1, le=10000)
 
 
+class StatsEntry(_Spec):
+    min_volume: int = Field(default=_DEFAULT.stats_min_volume, ge=1, le=1_000_000)
+
+
 class DetectorsFile(_Spec):
     period_days: int = Field(default=_DEFAULT.period_days, ge=1, le=3660)
     ping_pong: PingPongEntry = PingPongEntry()
     perfunctory: PerfunctoryEntry = PerfunctoryEntry()
     no_contact: NoContactEntry = NoContactEntry()
+    stats: StatsEntry = StatsEntry()
 
     def thresholds(self) -> DetectorThresholds:
         return DetectorThresholds(
             self.period_days, self.ping_pong.min_returns, self.ping_pong.min_departments,
             self.perfunctory.max_hours, self.perfunctory.max_chars,
-            self.no_contact.max_reply_chars)
+            self.no_contact.max_reply_chars, stats_min_volume=self.stats.min_volume)
 
 
 # --- reading and naming problems ---------------------------------------------------------

@@ -58,6 +58,7 @@ class DetectorThresholds:
     perfunctory_hours: int = 24
     perfunctory_chars: int = 30
     no_contact_reply_chars: int = 50
+    stats_min_volume: int = 10  # /staff/stats: fewer appeals than this are listed, not ranked
 
 
 @dataclass

@@ -24,6 +24,9 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = {
     "returns_stats": frozenset({D, I}),
     "detectors": frozenset({D, I}),
     "detector_list": frozenset({D, I}),
+    # Statistics: a handler sees only their own department's row (app.web.stats_pages).
+    "stats": frozenset({H, D, I}),
+    "stats_list": frozenset({H, D, I}),
     "ask_info": frozenset({H}),
     "request_extension": frozenset({H}),
     "decide_extension": frozenset({D, I}),

@@ -23,7 +23,7 @@ from app.services import predictor
 from app.services.errors import ServiceError
 from app.services.throttle import LoginLocked
 from app.settings import Settings
-from app.web import api, public, residents, staff
+from app.web import api, public, residents, staff, stats_pages
 from app.web.accesslog import AccessLog
 from app.web.context import keep_in_app
 from app.web.render import render
@@ -153,7 +153,8 @@ def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> S
                 await db.disconnect()
 
     app = Starlette(
-        routes=[*public.routes, *residents.routes, *staff.routes, *api.routes,
+        routes=[*public.routes, *residents.routes, *staff.routes, *stats_pages.routes,
+                *api.routes,
                 Mount("/static", StaticFiles(directory=STATIC), name="static")],
         exception_handlers={
             404: _not_found,

@@ -1,0 +1,416 @@
+"""Statistics by department (/staff/stats): every figure a count in SQL, with its list.
+
+A figure is one SQL condition over the appeal row (alias `a`); the table is one GROUP BY
+a.department_id of SUM(CASE WHEN condition ...) per figure, and a figure's list is the same
+condition with a seek over the id, so the list's count is the figure. An appeal counts for
+the department it is with now (NULL: back in triage); the period is by date received
+(Asia/Shanghai days), as for the detectors (whose Sql and Scope this reuses).
+
+Days to the first reply are calendar days (hours / 24, from receipt to the first reply of
+round 1), not working days: the working calendar lives in the rules, not in the database.
+"""
+
+# The SQL below is text of our own: every outside value is a bound parameter.
+# ruff: noqa: S608
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+
+from tortoise import connections
+
+from app.domain.clock import to_local
+from app.domain.rules import DetectorThresholds
+from app.domain.states import COUNTS_AS_OVERDUE
+from app.domain.types import TYPE_LABELS
+from app.models import Category, Department, Region
+from app.services import detectors
+from app.services.detectors import UNASSIGNED, DetectorPage, Scope, Sql, scope_of
+from app.services.lists import PAGE_SIZE, _subtree
+
+FIRST_REPLY = "(SELECT MIN(r.at) FROM appeal_reply r WHERE r.appeal_id = a.id AND r.round = 1)"
+OVERDUE_STATES = ", ".join(f"'{s.value}'" for s in sorted(COUNTS_AS_OVERDUE))
+
+
+def _event(kind: str) -> str:
+    return f"EXISTS (SELECT 1 FROM appeal_event e WHERE e.appeal_id = a.id AND e.kind = '{kind}')"
+
+
+def _due(sql: Sql, now: datetime) -> str:
+    return (f"a.reply_due_at IS NOT NULL AND ({FIRST_REPLY} IS NOT NULL "
+            f"OR a.reply_due_at < {sql.param(now)})")
+
+
+def _overdue(sql: Sql, now: datetime) -> str:
+    return (f"a.status IN ({OVERDUE_STATES}) AND a.reply_due_at IS NOT NULL "
+            f"AND a.reply_due_at < {sql.param(now)}")
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    title: str
+    condition: Callable[[Sql, datetime], str]
+
+
+FIGURES = (
+    Figure("received", "受理", lambda s, n: "1 = 1"),
+    Figure("assigned", "已分派", lambda s, n: "a.assigned_at IS NOT NULL"),
+    Figure("ack_on_time", "按时签收",
+           lambda s, n: "a.assigned_at IS NOT NULL AND a.acknowledged_at IS NOT NULL "
+                        "AND a.ack_due_at IS NOT NULL AND a.acknowledged_at <= a.ack_due_at"),
+    Figure("due", "应答复", _due),
+    Figure("reply_on_time", "按时答复",
+           lambda s, n: f"a.reply_due_at IS NOT NULL AND {FIRST_REPLY} <= a.reply_due_at"),
+    Figure("overdue", "超期未答复", _overdue),
+    Figure("replied", "已答复", lambda s, n: f"{FIRST_REPLY} IS NOT NULL"),
+    Figure("rated", "已评价", lambda s, n: "a.rating <> ''"),
+    Figure("satisfied", "满意及基本满意",
+           lambda s, n: "a.rating IN ('satisfied', 'basically_satisfied')"),
+    Figure("redone", "不满意重办",
+           lambda s, n: f"{FIRST_REPLY} IS NOT NULL AND {_event('rate_unsatisfied')}"),
+    Figure("returned", "被退回", lambda s, n: f"a.assigned_at IS NOT NULL AND {_event('return')}"),
+    Figure("extended", "获准延期",
+           lambda s, n: f"a.assigned_at IS NOT NULL AND {_event('extension_grant')}"),
+    Figure("supervised", "督办",
+           lambda s, n: "EXISTS (SELECT 1 FROM supervision_order o WHERE o.appeal_id = a.id)"),
+    Figure("supervised_on_time", "督办按时反馈",
+           lambda s, n: "EXISTS (SELECT 1 FROM supervision_order o WHERE o.appeal_id = a.id "
+                        "AND o.answered_at IS NOT NULL AND o.answered_at <= o.due_at)"),
+)
+BY_KEY = {f.key: f for f in FIGURES}
+
+
+@dataclass(frozen=True)
+class Rate:
+    key: str
+    title: str
+    numerator: str
+    denominator: str
+    definition: str
+
+
+RATES = (
+    Rate("ack", "签收及时率", "ack_on_time", "assigned",
+         "响应率：分派到部门的诉求中，在签收期限（ack_due_at）前签收的比例。"
+         "按时签收件数 ÷ 已分派件数。"),
+    Rate("reply", "按时答复率", "reply_on_time", "due",
+         "解决率（按时答复）：第一轮首次答复时间不晚于答复期限（已含获准延期）的比例。"
+         "分母为应答复件数：已答复的，加上期限已过仍未答复的。"),
+    Rate("satisfaction", "满意率", "satisfied", "rated",
+         "满意率：群众最终评价为“满意”或“基本满意”的件数 ÷ 已评价件数（按诉求当前评价）。"),
+    Rate("redo", "重办率", "redone", "replied",
+         "重办率：评价“不满意”后重办的件数 ÷ 已答复件数。"),
+    Rate("return", "退回率", "returned", "assigned",
+         "退回率：曾被部门退回的诉求件数 ÷ 已分派件数（按诉求计，一件退回多次计一件）。"),
+    Rate("extension", "延期率", "extended", "assigned",
+         "延期率：获准延期的诉求件数 ÷ 已分派件数。"),
+    Rate("supervision", "督办按时反馈率", "supervised_on_time", "supervised",
+         "督办：被督办的诉求件数，其中在督办期限前反馈的比例。"),
+)
+RATE_BY_KEY = {r.key: r for r in RATES}
+RANKABLE = {"ack", "reply", "satisfaction", "redo", "return", "extension", "supervision"}
+LOWER_IS_BETTER = {"redo", "return", "extension"}
+
+
+@dataclass
+class Row:
+    department_id: int | None
+    name: str
+    code: str
+    counts: dict[str, int]
+    mean_days: float | None = None
+    median_days: float | None = None
+    rank: int | None = None
+    ranked: bool = False
+
+    def rate(self, key: str) -> float | None:
+        rate = RATE_BY_KEY[key]
+        base = self.counts.get(rate.denominator, 0)
+        return self.counts.get(rate.numerator, 0) / base if base else None
+
+
+@dataclass
+class Table:
+    rows: list[Row]
+    total: Row
+    rank: str
+    min_volume: int
+    hidden: list[str] = field(default_factory=list)
+
+
+def _days(sql: Sql) -> str:
+    return f"({sql.hours('a.submitted_at', FIRST_REPLY)} / 24.0)"
+
+
+async def _counted(scope: Scope, now: datetime, by_department: bool) -> list[dict]:
+    sql = Sql()
+    sums = ", ".join(f"SUM(CASE WHEN {f.condition(sql, now)} THEN 1 ELSE 0 END) AS {f.key}"
+                     for f in FIGURES)
+    days = _days(sql)
+    where = scope.where(sql)
+    group = " GROUP BY a.department_id" if by_department else ""
+    key = "a.department_id" if by_department else "NULL"
+    query = (f"SELECT {key} AS d, {sums}, AVG({days}) AS mean_days FROM appeal a "
+             f"WHERE {where}{group}")
+    return await connections.get("default").execute_query_dict(query, sql.params)
+
+
+async def _medians(scope: Scope, by_department: bool) -> dict[int | None, float]:
+    # The middle one or two of each department's replied appeals, by a window over the days.
+    sql = Sql()
+    days = _days(sql)
+    where = scope.where(sql)
+    part = "PARTITION BY a.department_id " if by_department else ""
+    key = "a.department_id" if by_department else "NULL"
+    query = (f"SELECT d, AVG(x) AS m FROM (SELECT {key} AS d, {days} AS x, "
+             f"ROW_NUMBER() OVER ({part}ORDER BY {days}) AS i, "
+             f"COUNT(*) OVER ({part.strip() or ''}) AS c FROM appeal a "
+             f"WHERE {where} AND {FIRST_REPLY} IS NOT NULL) t "
+             "WHERE i * 2 IN (c, c + 1, c + 2) GROUP BY d")
+    found = await connections.get("default").execute_query_dict(query, sql.params)
+    return {r["d"]: float(r["m"]) for r in found}
+
+
+def _row(found: dict, names: Mapping[int, tuple[str, str]], medians: Mapping) -> Row:
+    name, code = names.get(found["d"], ("待分派（已退回）", UNASSIGNED))
+    counts = {f.key: int(found[f.key] or 0) for f in FIGURES}
+    mean = float(found["mean_days"]) if found["mean_days"] is not None else None
+    return Row(found["d"], name, code, counts, mean, medians.get(found["d"]))
+
+
+def _rank(rows: list[Row], rank: str, min_volume: int) -> None:
+    eligible = [r for r in rows if r.counts["received"] >= min_volume
+                and r.rate(rank) is not None]
+    sign = 1 if rank in LOWER_IS_BETTER else -1
+    eligible.sort(key=lambda r: (sign * r.rate(rank), r.name))
+    previous, place = None, 0
+    for i, row in enumerate(eligible, start=1):
+        if row.rate(rank) != previous:
+            place, previous = i, row.rate(rank)
+        row.rank, row.ranked = place, True
+
+
+async def table(scope: Scope, now: datetime, rank: str, min_volume: int,
+                only_department: int | None = None) -> Table:
+    """One row per department of `scope`, ranked by the rate `rank`; with `only_department`,
+    just that department's row (and its rank among all), and the totals of that row."""
+    found = await _counted(scope, now, True)
+    medians = await _medians(scope, True)
+    names = {i: (n, c) for i, n, c in await Department.filter(
+        id__in=[r["d"] for r in found if r["d"]]).values_list("id", "name", "code")}
+    rows = [_row(r, names, medians) for r in found]
+    _rank(rows, rank, min_volume)
+    rows.sort(key=lambda r: (r.rank is None, r.rank or 0, -r.counts["received"], r.name))
+    if only_department is not None:
+        rows = [r for r in rows if r.department_id == only_department]
+        total = Row(None, "合计", "", dict(rows[0].counts) if rows else
+                    {f.key: 0 for f in FIGURES},
+                    rows[0].mean_days if rows else None, rows[0].median_days if rows else None)
+    else:
+        totals = await _counted(scope, now, False)
+        total = _row(totals[0], {}, await _medians(scope, False))
+        total.name, total.code = "合计", ""
+    return Table(rows, total, rank, min_volume)
+
+
+PERIODS = {"month": "本月", "last-month": "上月", "quarter": "本季度", "year": "本年"}
+
+
+def period_of(name: str, now: datetime) -> tuple[date, date] | None:
+    today = to_local(now).date()
+    first = today.replace(day=1)
+    if name == "month":
+        return first, today
+    if name == "last-month":
+        end = first - timedelta(days=1)
+        return end.replace(day=1), end
+    if name == "quarter":
+        return today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1), today
+    if name == "year":
+        return today.replace(month=1, day=1), today
+    return None
+
+
+@dataclass(frozen=True)
+class StatsScope(Scope):
+    """A detectors' scope narrowed further: a region and everything under it, a category and
+    everything under it, a type (codes as asked, and the ids they stand for)."""
+
+    region: str = ""
+    region_ids: tuple[int, ...] = ()
+    category: str = ""
+    category_ids: tuple[int, ...] = ()
+    type: str = ""
+
+    def params(self, department: str | None = None) -> dict[str, str]:
+        more = {"region": self.region, "category": self.category, "type": self.type}
+        return {**super().params(department), **{k: v for k, v in more.items() if v}}
+
+    def where(self, sql: Sql) -> str:
+        parts = [super().where(sql)]
+        for column, ids in (("a.region_id", self.region_ids),
+                            ("a.category_id", self.category_ids)):
+            if ids:
+                parts.append(f"{column} IN ({', '.join(sql.param(i) for i in ids)})")
+        if self.type:
+            parts.append(f"a.type = {sql.param(self.type)}")
+        return " AND ".join(parts)
+
+
+async def _narrowed(scope: Scope, params: Mapping[str, str], errors: dict[str, str]
+                    ) -> StatsScope:
+    found: dict = {}
+    for name, model, label in (("region", Region, "地区"), ("category", Category, "领域")):
+        code = (params.get(name) or "").strip()
+        if not code:
+            continue
+        ids = await _subtree(model, code) if len(code) <= 40 and "\x00" not in code else []
+        if ids:
+            found[name], found[f"{name}_ids"] = code, tuple(ids)
+        else:
+            errors[name] = f"没有这个{label}，已显示全部{label}。"
+    kind = (params.get("type") or "").strip()
+    if kind and kind not in {t.value for t in TYPE_LABELS}:
+        errors["type"] = "没有这个诉求类型，已显示全部类型。"
+    elif kind:
+        found["type"] = kind
+    return StatsScope(scope.start, scope.end, scope.department_id, scope.department, **found)
+
+
+async def stats_scope(params: Mapping[str, str], now: datetime
+                      ) -> tuple[StatsScope, dict[str, str]]:
+    """From, to and department as for the detectors; a period shortcut wins over from/to;
+    the default is this month. Then region, category and type."""
+    errors: dict[str, str] = {}
+    period = (params.get("period") or "").strip()
+    if period and period not in PERIODS:
+        errors["period"] = "时间段应为本月、上月、本季度或本年。"
+        period = ""
+    explicit = any((params.get(n) or "").strip() for n in ("from", "to"))
+    start, end = period_of(period or "month", now)
+    fixed = dict(params)
+    if period or not explicit:
+        fixed["from"], fixed["to"] = start.isoformat(), end.isoformat()
+    days = DetectorThresholds(period_days=(end - start).days + 1)
+    scope, found = await scope_of(fixed, end_of(end), days)
+    errors.update(found)
+    return await _narrowed(scope, params, errors), errors
+
+
+def end_of(day: date) -> datetime:
+    """An instant whose local date is `day` (noon UTC is 20:00 in Asia/Shanghai)."""
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class _AsDetector:
+    """A figure in the shape detectors.listing takes (no base; its condition at `now`)."""
+
+    figure: Figure
+    now: datetime
+    base: None = None
+
+    def condition(self, sql: Sql, thresholds: object) -> str:
+        return self.figure.condition(sql, self.now)
+
+
+async def listing(figure: Figure, scope: Scope, now: datetime, after: int | None = None,
+                  size: int = PAGE_SIZE) -> DetectorPage:
+    """The appeals behind `figure` in `scope`, newest id first, after the id `after`."""
+    return await detectors.listing(_AsDetector(figure, now), scope, None, after, size)
+
+
+@dataclass
+class Month:
+    month: str  # YYYY-MM
+    scope: Scope  # the days of the month inside the asked period
+    received: int
+    reply_on_time: int
+    due: int
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.reply_on_time / self.due if self.due else None
+
+
+TREND_MONTHS = 36
+
+
+def _month_of(sql: Sql, expr: str) -> str:
+    day = sql.local_date(expr)
+    return f"to_char({day}, 'YYYY-MM')" if sql.pg else f"substr({day}, 1, 7)"
+
+
+async def trend(scope: Scope, now: datetime) -> list[Month]:
+    """Month by month (by date received) within the scope: received and replied on time.
+    Nothing for a period of more than TREND_MONTHS months."""
+    if (scope.end.year - scope.start.year) * 12 + scope.end.month - scope.start.month \
+            >= TREND_MONTHS:
+        return []
+    sql = Sql()
+    on_time, due = BY_KEY["reply_on_time"].condition(sql, now), BY_KEY["due"].condition(sql, now)
+    month = _month_of(sql, "a.submitted_at")
+    query = (f"SELECT {month} AS m, COUNT(*) AS n, "
+             f"SUM(CASE WHEN {on_time} THEN 1 ELSE 0 END) AS t, "
+             f"SUM(CASE WHEN {due} THEN 1 ELSE 0 END) AS u FROM appeal a "
+             f"WHERE {scope.where(sql)} GROUP BY {month}")
+    found = {r["m"]: r for r in
+             await connections.get("default").execute_query_dict(query, sql.params)}
+    months = []
+    first = scope.start.replace(day=1)
+    while first <= scope.end:
+        after = (first + timedelta(days=32)).replace(day=1)
+        key = first.strftime("%Y-%m")
+        row = found.get(key, {})
+        part = replace(scope, start=max(first, scope.start),
+                       end=min(after - timedelta(days=1), scope.end))
+        months.append(Month(key, part, int(row.get("n") or 0), int(row.get("t") or 0),
+                            int(row.get("u") or 0)))
+        first = after
+    return months
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: int
+    y: int
+    height: int
+    label: str
+    value: int
+
+
+CHART_HEIGHT, BAR_WIDTH, BAR_GAP = 120, 28, 8
+
+
+def bars(months: list[Month]) -> list[Bar]:
+    """Volume by month as bars of an SVG drawn on the server (the tallest fills the chart)."""
+    top = max((m.received for m in months), default=0) or 1
+    found = []
+    for i, m in enumerate(months):
+        height = round(m.received * CHART_HEIGHT / top)
+        found.append(Bar(i * (BAR_WIDTH + BAR_GAP), CHART_HEIGHT - height, height,
+                         m.month[2:], m.received))
+    return found
+
+
+@dataclass(frozen=True)
+class RateBar:
+    y: int
+    width: int
+    name: str
+    percent: str
+
+
+RATE_WIDTH, RATE_ROW = 200, 20
+
+
+def rate_bars(rows: list[Row], key: str = "reply") -> list[RateBar]:
+    """The departments' rate `key` as horizontal bars (100% fills RATE_WIDTH)."""
+    found = []
+    for row in rows:
+        rate = row.rate(key)
+        found.append(RateBar(len(found) * RATE_ROW, round((rate or 0) * RATE_WIDTH), row.name,
+                             f"{rate * 100:.1f}%" if rate is not None else "—"))
+    return found
