@@ -24,6 +24,7 @@ from tortoise import connections
 
 from app.domain.clock import start_of_day, to_local
 from app.domain.rules import DetectorThresholds
+from app.domain.states import Status
 from app.models import Appeal, Department
 from app.schemas.limits import DEPARTMENT_MAX
 from app.services.lists import COLUMNS, FIRST_DAY, LAST_DAY, PAGE_SIZE
@@ -101,7 +102,7 @@ def _extension_on_due_day(sql: Sql, t: DetectorThresholds) -> str:
 
 
 def _no_contact(sql: Sql, t: DetectorThresholds) -> str:
-    return (f"a.status = 'closed' AND NOT {_event('ask_info')} "
+    return (f"a.status = '{Status.CLOSED.value}' AND NOT {_event('ask_info')} "
             f"AND LENGTH(a.reply_text) < {int(t.no_contact_reply_chars)}")
 
 
