@@ -181,7 +181,7 @@ _STEP = {
     "ask_info": lambda rules, appeal, actor: clocks.ask_info(
         appeal, actor, parse(staff.AskInfo, {"question": QUESTION})),
     "reply": lambda rules, appeal, actor: handling.reply(
-        appeal, actor, parse(staff.Reply, {"reply": REPLY})),
+        appeal, actor, parse(staff.Reply, {"reply": REPLY}), rules.calendar),
     "rate_unsatisfied": lambda rules, appeal, actor: clocks.rate(
         rules, appeal, parse(appeals.Rating, {"rating": "unsatisfied", "reason": REDO_REASON})),
     "rate_satisfied": lambda rules, appeal, actor: clocks.rate(

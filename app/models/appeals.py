@@ -50,6 +50,16 @@ class Appeal(Model):
     reply_text = fields.TextField(default="")
     closed_at = UtcDatetimeField(null=True)
     rating = fields.CharField(max_length=24, default="")
+    # Facts the statistics count, written with the event that makes them true (0007), so a
+    # year of appeals is one scan of this table: round 1's first reply, the deadline in
+    # force at that moment (with extensions; a redo moves reply_due_at on), the working
+    # days it took, and whether the appeal was ever returned, extended or redone.
+    first_reply_at = UtcDatetimeField(null=True)
+    first_reply_due_at = UtcDatetimeField(null=True)
+    first_reply_days = fields.SmallIntField(null=True)
+    return_count = fields.SmallIntField(default=0)
+    was_extended = fields.BooleanField(default=False)
+    was_redone = fields.BooleanField(default=False)
     routing = fields.JSONField(null=True)
     updated_at = UtcDatetimeField(auto_now=True)
 

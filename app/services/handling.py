@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
+from app.domain.clock import WorkingCalendar, working_days_between
 from app.domain.states import Event
 from app.models import Appeal, AppealReply
 from app.notify import notices
@@ -17,16 +18,26 @@ async def acknowledge(appeal: Appeal, actor: Actor) -> Appeal:
                             changes={"acknowledged_at": now_utc()})
 
 
-async def reply(appeal: Appeal, actor: Actor, form: Reply) -> Appeal:
+NATIONAL = WorkingCalendar()
+
+
+async def reply(appeal: Appeal, actor: Actor, form: Reply,
+                calendar: WorkingCalendar = NATIONAL) -> Appeal:
+    """`calendar` counts the working days to the first reply (the rules' calendar, with the
+    administrator's overrides; the national one by default)."""
     text = form.reply
     at = now_utc()
     async with in_transaction():
         last = await AppealReply.filter(appeal_id=appeal.id).order_by("-round").first()
         round_ = last.round + 1 if last else 1
+        changes = {"reply_text": text, "replied_at": at}
+        if round_ == 1:
+            changes |= {"first_reply_at": at, "first_reply_due_at": appeal.reply_due_at,
+                        "first_reply_days": working_days_between(appeal.submitted_at, at,
+                                                                 calendar)}
         # The event names its round: the trail pairs it with its reply by that, not by order.
         await transition(appeal, Event.REPLY, actor, note="部门已答复", at=at,
-                         data={"round": round_},
-                         changes={"reply_text": text, "replied_at": at})
+                         data={"round": round_}, changes=changes)
         await AppealReply.create(appeal_id=appeal.id, round=round_, text=text, at=at,
                                  actor=actor.account, actor_label=actor.label,
                                  department_id=appeal.department_id)

@@ -6,8 +6,10 @@ condition with a seek over the id, so the list's count is the figure. An appeal 
 the department it is with now (NULL: back in triage); the period is by date received
 (Asia/Shanghai days), as for the detectors (whose Sql and Scope this reuses).
 
-Days to the first reply are calendar days (hours / 24, from receipt to the first reply of
-round 1), not working days: the working calendar lives in the rules, not in the database.
+Every condition reads the appeal row alone (and the small supervision_order table): the
+facts that need an event or a reply are kept on the row when they happen (migration 0007).
+Days to the first reply are working days, counted when round 1's first reply is given, on
+the rules' calendar (app.services.handling.reply).
 """
 
 # The SQL below is text of our own: every outside value is a bound parameter.
@@ -29,22 +31,24 @@ from app.services import detectors
 from app.services.detectors import UNASSIGNED, DetectorPage, Scope, Sql, scope_of
 from app.services.lists import PAGE_SIZE, _subtree
 
-FIRST_REPLY = "(SELECT MIN(r.at) FROM appeal_reply r WHERE r.appeal_id = a.id AND r.round = 1)"
 OVERDUE_STATES = ", ".join(f"'{s.value}'" for s in sorted(COUNTS_AS_OVERDUE))
 
 
-def _event(kind: str) -> str:
-    return f"EXISTS (SELECT 1 FROM appeal_event e WHERE e.appeal_id = a.id AND e.kind = '{kind}')"
-
-
 def _due(sql: Sql, now: datetime) -> str:
-    return (f"a.reply_due_at IS NOT NULL AND ({FIRST_REPLY} IS NOT NULL "
-            f"OR a.reply_due_at < {sql.param(now)})")
+    # Replied with a deadline, or not replied and past it.
+    return (f"((a.first_reply_at IS NOT NULL AND a.first_reply_due_at IS NOT NULL) "
+            f"OR (a.first_reply_at IS NULL AND a.reply_due_at < {sql.param(now)}))")
 
 
 def _overdue(sql: Sql, now: datetime) -> str:
     return (f"a.status IN ({OVERDUE_STATES}) AND a.reply_due_at IS NOT NULL "
             f"AND a.reply_due_at < {sql.param(now)}")
+
+
+# Small tables as hashed sets (IN): one probe per appeal, not a subquery per appeal.
+SUPERVISED = "a.id IN (SELECT o.appeal_id FROM supervision_order o)"
+SUPERVISED_ON_TIME = ("a.id IN (SELECT o.appeal_id FROM supervision_order o "
+                      "WHERE o.answered_at IS NOT NULL AND o.answered_at <= o.due_at)")
 
 
 @dataclass(frozen=True)
@@ -62,22 +66,18 @@ FIGURES = (
                         "AND a.ack_due_at IS NOT NULL AND a.acknowledged_at <= a.ack_due_at"),
     Figure("due", "应答复", _due),
     Figure("reply_on_time", "按时答复",
-           lambda s, n: f"a.reply_due_at IS NOT NULL AND {FIRST_REPLY} <= a.reply_due_at"),
+           lambda s, n: "a.first_reply_at <= a.first_reply_due_at"),
     Figure("overdue", "超期未答复", _overdue),
-    Figure("replied", "已答复", lambda s, n: f"{FIRST_REPLY} IS NOT NULL"),
+    Figure("replied", "已答复", lambda s, n: "a.first_reply_at IS NOT NULL"),
     Figure("rated", "已评价", lambda s, n: "a.rating <> ''"),
     Figure("satisfied", "满意及基本满意",
            lambda s, n: "a.rating IN ('satisfied', 'basically_satisfied')"),
     Figure("redone", "不满意重办",
-           lambda s, n: f"{FIRST_REPLY} IS NOT NULL AND {_event('rate_unsatisfied')}"),
-    Figure("returned", "被退回", lambda s, n: f"a.assigned_at IS NOT NULL AND {_event('return')}"),
-    Figure("extended", "获准延期",
-           lambda s, n: f"a.assigned_at IS NOT NULL AND {_event('extension_grant')}"),
-    Figure("supervised", "督办",
-           lambda s, n: "EXISTS (SELECT 1 FROM supervision_order o WHERE o.appeal_id = a.id)"),
-    Figure("supervised_on_time", "督办按时反馈",
-           lambda s, n: "EXISTS (SELECT 1 FROM supervision_order o WHERE o.appeal_id = a.id "
-                        "AND o.answered_at IS NOT NULL AND o.answered_at <= o.due_at)"),
+           lambda s, n: "a.first_reply_at IS NOT NULL AND a.was_redone"),
+    Figure("returned", "被退回", lambda s, n: "a.assigned_at IS NOT NULL AND a.return_count > 0"),
+    Figure("extended", "获准延期", lambda s, n: "a.assigned_at IS NOT NULL AND a.was_extended"),
+    Figure("supervised", "督办", lambda s, n: SUPERVISED),
+    Figure("supervised_on_time", "督办按时反馈", lambda s, n: SUPERVISED_ON_TIME),
 )
 BY_KEY = {f.key: f for f in FIGURES}
 
@@ -140,44 +140,38 @@ class Table:
     hidden: list[str] = field(default_factory=list)
 
 
-def _days(sql: Sql) -> str:
-    return f"({sql.hours('a.submitted_at', FIRST_REPLY)} / 24.0)"
-
-
-async def _counted(scope: Scope, now: datetime, by_department: bool) -> list[dict]:
+async def _counted(scope: Scope, now: datetime) -> list[dict]:
+    """Every figure by department and by working days to the first reply, in one scan: the
+    rows of a department add up to its counts, and the days give its mean and median."""
     sql = Sql()
     sums = ", ".join(f"SUM(CASE WHEN {f.condition(sql, now)} THEN 1 ELSE 0 END) AS {f.key}"
                      for f in FIGURES)
-    days = _days(sql)
-    where = scope.where(sql)
-    group = " GROUP BY a.department_id" if by_department else ""
-    key = "a.department_id" if by_department else "NULL"
-    query = (f"SELECT {key} AS d, {sums}, AVG({days}) AS mean_days FROM appeal a "
-             f"WHERE {where}{group}")
+    query = (f"SELECT a.department_id AS d, a.first_reply_days AS days, {sums} FROM appeal a "
+             f"WHERE {scope.where(sql)} GROUP BY a.department_id, a.first_reply_days")
     return await connections.get("default").execute_query_dict(query, sql.params)
 
 
-async def _medians(scope: Scope, by_department: bool) -> dict[int | None, float]:
-    # The middle one or two of each department's replied appeals, by a window over the days.
-    sql = Sql()
-    days = _days(sql)
-    where = scope.where(sql)
-    part = "PARTITION BY a.department_id " if by_department else ""
-    key = "a.department_id" if by_department else "NULL"
-    query = (f"SELECT d, AVG(x) AS m FROM (SELECT {key} AS d, {days} AS x, "
-             f"ROW_NUMBER() OVER ({part}ORDER BY {days}) AS i, "
-             f"COUNT(*) OVER ({part.strip() or ''}) AS c FROM appeal a "
-             f"WHERE {where} AND {FIRST_REPLY} IS NOT NULL) t "
-             "WHERE i * 2 IN (c, c + 1, c + 2) GROUP BY d")
-    found = await connections.get("default").execute_query_dict(query, sql.params)
-    return {r["d"]: float(r["m"]) for r in found}
+def _middle(days: Mapping[int, int]) -> float | None:
+    """The median of a histogram {days: how many}: the middle one, or the mean of two."""
+    count = sum(days.values())
+    if not count:
+        return None
+    wanted, seen, found = {(count + 1) // 2, count // 2 + 1}, 0, []
+    for value in sorted(days):
+        before, seen = seen, seen + days[value]
+        found += [value for place in wanted if before < place <= seen]
+    return sum(found) / len(found)
 
 
-def _row(found: dict, names: Mapping[int, tuple[str, str]], medians: Mapping) -> Row:
-    name, code = names.get(found["d"], ("待分派（已退回）", UNASSIGNED))
-    counts = {f.key: int(found[f.key] or 0) for f in FIGURES}
-    mean = float(found["mean_days"]) if found["mean_days"] is not None else None
-    return Row(found["d"], name, code, counts, mean, medians.get(found["d"]))
+def _summed(key: int | None, name: str, code: str, parts: list[dict]) -> Row:
+    counts = {f.key: sum(int(p[f.key] or 0) for p in parts) for f in FIGURES}
+    days: dict[int, int] = {}
+    for p in parts:
+        if p["days"] is not None and p["replied"]:
+            days[int(p["days"])] = days.get(int(p["days"]), 0) + int(p["replied"])
+    replied = sum(days.values())
+    mean = sum(d * n for d, n in days.items()) / replied if replied else None
+    return Row(key, name, code, counts, mean, _middle(days))
 
 
 def _rank(rows: list[Row], rank: str, min_volume: int) -> None:
@@ -196,22 +190,20 @@ async def table(scope: Scope, now: datetime, rank: str, min_volume: int,
                 only_department: int | None = None) -> Table:
     """One row per department of `scope`, ranked by the rate `rank`; with `only_department`,
     just that department's row (and its rank among all), and the totals of that row."""
-    found = await _counted(scope, now, True)
-    medians = await _medians(scope, True)
+    found = await _counted(scope, now)
+    by_department: dict[int | None, list[dict]] = {}
+    for part in found:
+        by_department.setdefault(part["d"], []).append(part)
     names = {i: (n, c) for i, n, c in await Department.filter(
-        id__in=[r["d"] for r in found if r["d"]]).values_list("id", "name", "code")}
-    rows = [_row(r, names, medians) for r in found]
+        id__in=[d for d in by_department if d]).values_list("id", "name", "code")}
+    rows = [_summed(d, *names.get(d, ("待分派（已退回）", UNASSIGNED)), parts)
+            for d, parts in by_department.items()]
     _rank(rows, rank, min_volume)
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0, -r.counts["received"], r.name))
     if only_department is not None:
         rows = [r for r in rows if r.department_id == only_department]
-        total = Row(None, "合计", "", dict(rows[0].counts) if rows else
-                    {f.key: 0 for f in FIGURES},
-                    rows[0].mean_days if rows else None, rows[0].median_days if rows else None)
-    else:
-        totals = await _counted(scope, now, False)
-        total = _row(totals[0], {}, await _medians(scope, False))
-        total.name, total.code = "合计", ""
+        found = by_department.get(only_department, [])
+    total = _summed(None, "合计", "", found)
     return Table(rows, total, rank, min_volume)
 
 

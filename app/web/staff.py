@@ -356,7 +356,7 @@ async def acknowledge(request: Request, account: Account) -> Response:
 @staff_route("reply")
 async def reply(request: Request, account: Account) -> Response:
     async def act(appeal: Appeal, actor: Actor, data: forms.Reply) -> None:
-        await handling.reply(appeal, actor, data)
+        await handling.reply(appeal, actor, data, rules_of(request).calendar)
 
     return await _act(request, account, "reply", forms.Reply, act)
 

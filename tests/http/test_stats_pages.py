@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from app.domain.clock import WorkingCalendar, working_days_between
 from app.domain.types import Role
 from app.models import Appeal, AppealEvent, AppealReply, Department, SupervisionOrder
 from app.schemas import staff
@@ -36,15 +37,21 @@ def days(n: float) -> datetime:
 async def _appeal(status: str, code: str, *, ack: float | None = 0.5, reply: float | None = None,
                   due: datetime | float = 5, rating: str = "") -> Appeal:
     """An appeal received at AT, assigned at AT with a day to acknowledge, acknowledged `ack`
-    days and first replied `reply` days after AT, due `due` (days after AT, or an instant)."""
+    days and first replied `reply` days after AT, due `due` (days after AT, or an instant).
+    The reply's facts on the row are moved as the reply service writes them (its own test is
+    test_facts_are_written_with_the_events)."""
     appeal = (await make_appeal(status, code, at=AT)).appeal
+    due_at = due if isinstance(due, datetime) else days(due)
     await Appeal.filter(id=appeal.id).update(
         assigned_at=AT, ack_due_at=days(1), acknowledged_at=days(ack) if ack is not None else None,
-        reply_due_at=due if isinstance(due, datetime) else days(due), rating=rating)
+        reply_due_at=due_at, rating=rating)
     replies = AppealReply.filter(appeal_id=appeal.id)
     assert (await replies.count() > 0) == (reply is not None)
     if reply is not None:
         await replies.filter(round=1).update(at=days(reply))
+        await Appeal.filter(id=appeal.id).update(
+            first_reply_at=days(reply), first_reply_due_at=due_at,
+            first_reply_days=working_days_between(AT, days(reply), WorkingCalendar()))
     return appeal
 
 
@@ -62,6 +69,7 @@ async def _golden() -> None:
     await AppealEvent.create(appeal_id=extended.id, kind="extension_grant",
                              from_status="accepted", to_status="accepted",
                              actor_label="调度员", at=days(4), data={"days": 5})
+    await Appeal.filter(id=extended.id).update(was_extended=True)
     await _appeal("redo", OWN, reply=2, rating="unsatisfied")  # open again: overdue now
     await _supervise(await _appeal("assigned", OWN, ack=None), answered=7)  # overdue, late
     await _supervise(await _appeal("accepted", OWN, due=FAR), answered=3)
@@ -90,7 +98,9 @@ EXPECTED = {
     OTHER: dict(zip(KEYS, (2, 2, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 0), strict=True)),
 }
 TOTALS = {k: EXPECTED[OWN][k] + EXPECTED[OTHER][k] for k in KEYS}
-DAYS = {OWN: (17 / 4, 4.0), OTHER: (3.0, 3.0), "": (20 / 5, 3.0)}  # mean, median
+# Working days from Tuesday 2016-05-10: replies on Wed 11th (1), Mon 16th (4), Wed 18th (6)
+# and Thu 12th (2) for 住建; Fri 13th (3) for 教育.
+DAYS = {OWN: (13 / 4, 3.0), OTHER: (3.0, 3.0), "": (16 / 5, 3.0)}  # mean, median
 
 
 @pytest.fixture(scope="module")
@@ -227,3 +237,45 @@ async def test_the_trend_has_every_month_of_the_period_and_its_on_time_rate(gold
         ("2016-04", 0, 0, 0), ("2016-05", 9, 4, 6), ("2016-06", 0, 0, 0)]
     assert (months[0].scope.start, months[2].scope.end) == (date(2016, 4, 20), date(2016, 6, 3))
     assert [b.height for b in stats.bars(months)] == [0, stats.CHART_HEIGHT, 0]
+
+
+async def test_facts_are_written_with_the_events(database):
+    """Round 1's first reply, its deadline and working days, returns, a granted extension and
+    a redo are kept on the row by the services; a redo's reply leaves round 1's facts alone,
+    so 按时答复率 judges round 1 against its own deadline, not the redo's."""
+    from app.services import clocks, handling
+    from tests.factories import REPLY, default_rules
+
+    rules = default_rules()
+    redone = (await make_appeal("redo", OWN)).appeal
+    first = await Appeal.get(id=redone.id)
+    assert first.first_reply_at is not None and first.first_reply_at == first.replied_at
+    assert first.first_reply_due_at is not None and first.was_redone
+    assert first.first_reply_days == working_days_between(first.submitted_at,
+                                                          first.first_reply_at, rules.calendar)
+    await handling.reply(first, await handler_of(OWN), parse(staff.Reply, {"reply": REPLY}),
+                         rules.calendar)
+    again = await Appeal.get(id=redone.id)
+    assert again.replied_at > first.first_reply_at
+    assert (again.first_reply_at, again.first_reply_due_at, again.first_reply_days) == (
+        first.first_reply_at, first.first_reply_due_at, first.first_reply_days)
+    # Round 1 was late against its own deadline; the redo's later deadline must not hide it.
+    await Appeal.filter(id=redone.id).update(first_reply_due_at=first.first_reply_at
+                                             - timedelta(hours=1), reply_due_at=FAR)
+    scope = Scope(again.submitted_at.date() - timedelta(days=1),
+                  again.submitted_at.date() + timedelta(days=1))
+    late = await stats.listing(stats.BY_KEY["reply_on_time"], scope, datetime.now(UTC))
+    due = await stats.listing(stats.BY_KEY["due"], scope, datetime.now(UTC))
+    assert again.tracking_number not in [a.tracking_number for a in late.appeals]
+    assert again.tracking_number in [a.tracking_number for a in due.appeals]
+
+    returned = (await make_appeal("assigned", OWN)).appeal
+    await routing.return_to_triage(returned, await handler_of(OWN),
+                                   parse(staff.Return, {"reason": "不属于本部门职责。"}))
+    assert (await Appeal.get(id=returned.id)).return_count == 1
+
+    asked = (await make_appeal("extension_requested", OWN)).appeal
+    assert not (await Appeal.get(id=asked.id)).was_extended
+    await clocks.decide_extension(rules, await Appeal.get(id=asked.id), await dispatcher(),
+                                  parse(staff.ExtensionDecision, {"decision": "grant"}))
+    assert (await Appeal.get(id=asked.id)).was_extended
