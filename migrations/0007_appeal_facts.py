@@ -87,6 +87,9 @@ class Migration(migrations.Migration):
                      field=fields.BooleanField(default=False)),
         ops.AddField(model_name='Appeal', name='was_redone',
                      field=fields.BooleanField(default=False)),
+        # The door an appeal came in by; "" for those received before it was recorded.
+        ops.AddField(model_name='Appeal', name='channel',
+                     field=fields.CharField(default='', max_length=8)),
         ops.RunSQL(BACKFILL, reverse_sql=ops.RunSQL.noop),
         ops.RunPython(_working_days, ops.RunPython.noop),
     ]

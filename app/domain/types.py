@@ -22,6 +22,23 @@ TYPE_LABELS = {
 }
 
 
+class Channel(StrEnum):
+    """The door an appeal came in by (stored on the appeal; "" before it was recorded)."""
+
+    WEB = "web"
+    QUICK = "quick"
+    API = "api"
+    PHONE = "phone"
+
+
+CHANNEL_LABELS = {
+    Channel.WEB: "网上表单",
+    Channel.QUICK: "快速通道",
+    Channel.API: "接口",
+    Channel.PHONE: "电话",
+}
+
+
 class Role(StrEnum):
     RESIDENT = "resident"
     DISPATCHER = "dispatcher"

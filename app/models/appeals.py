@@ -60,6 +60,7 @@ class Appeal(Model):
     return_count = fields.SmallIntField(default=0)
     was_extended = fields.BooleanField(default=False)
     was_redone = fields.BooleanField(default=False)
+    channel = fields.CharField(max_length=8, default="")  # app.domain.types.Channel
     routing = fields.JSONField(null=True)
     updated_at = UtcDatetimeField(auto_now=True)
 

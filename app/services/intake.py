@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 from app.domain.clock import to_local
 from app.domain.deadlines import ClockFacts, ReplyClock, reply_clock
 from app.domain.states import Status
-from app.domain.types import TYPE_LABELS, AppealType
+from app.domain.types import TYPE_LABELS, AppealType, Channel
 from app.models import Appeal, AppealEvent
 from app.models.rows import insert_values, mark_saved, new_row
 from app.notify import notices, outbox
@@ -143,12 +143,13 @@ def _gate() -> asyncio.Semaphore:
 
 
 async def submit(rules: Rules, sub: Submission, *, resident=None,
-                 at: datetime | None = None) -> Receipt:
+                 at: datetime | None = None, channel: Channel = Channel.WEB) -> Receipt:
     async with _gate():
-        return await _submit(rules, sub, resident, at)
+        return await _submit(rules, sub, resident, at, Channel(channel))
 
 
-async def _submit(rules: Rules, sub: Submission, resident, at: datetime | None) -> Receipt:
+async def _submit(rules: Rules, sub: Submission, resident, at: datetime | None,
+                  channel: Channel) -> Receipt:
     at = at or now_utc()
     clock = _new_clock(rules, sub.type, at)
     deadline = clock.deadline
@@ -185,6 +186,7 @@ async def _submit(rules: Rules, sub: Submission, resident, at: datetime | None) 
         tracker_username=username,
         tracker_secret_hash=hash_token(password),
         submitted_at=at,
+        channel=channel.value,
         reply_due_at=deadline.due_at,
         deadline_provisional=deadline.provisional,
         window_start=at,

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from tortoise import connections
 
-from app.domain.clock import to_local
+from app.domain.clock import start_of_day, to_local
 from app.domain.rules import DetectorThresholds
 from app.domain.states import COUNTS_AS_OVERDUE
 from app.domain.types import TYPE_LABELS
@@ -330,37 +330,49 @@ class Month:
 TREND_MONTHS = 36
 
 
-def _month_of(sql: Sql, expr: str) -> str:
-    day = sql.local_date(expr)
-    return f"to_char({day}, 'YYYY-MM')" if sql.pg else f"substr({day}, 1, 7)"
+def _month_starts(scope: Scope) -> list[date]:
+    first, found = scope.start.replace(day=1), []
+    while first <= scope.end:
+        found.append(first)
+        first = (first + timedelta(days=32)).replace(day=1)
+    return found
+
+
+def _bucket(sql: Sql, starts: list[date]) -> str:
+    """The index in `starts` of the month an appeal was received in, from comparisons of
+    the stored instant with each month's first instant (no time-zone arithmetic per row)."""
+    edges = [start_of_day(d).astimezone(UTC) for d in starts[1:]]
+    if not edges:
+        return "0"
+    if sql.pg:
+        return f"width_bucket(a.submitted_at, {sql.param(edges)}::timestamptz[])"
+    steps = " ".join(f"WHEN a.submitted_at < {sql.param(e)} THEN {i}" for i, e in enumerate(edges))
+    return f"CASE {steps} ELSE {len(edges)} END"
 
 
 async def trend(scope: Scope, now: datetime) -> list[Month]:
     """Month by month (by date received) within the scope: received and replied on time.
     Nothing for a period of more than TREND_MONTHS months."""
-    if (scope.end.year - scope.start.year) * 12 + scope.end.month - scope.start.month \
-            >= TREND_MONTHS:
+    starts = _month_starts(scope)
+    if len(starts) > TREND_MONTHS:
         return []
-    sql = Sql()
+    sql = Sql()  # SQLite's placeholders are by position: build the text in its order
+    month = _bucket(sql, starts)
     on_time, due = BY_KEY["reply_on_time"].condition(sql, now), BY_KEY["due"].condition(sql, now)
-    month = _month_of(sql, "a.submitted_at")
     query = (f"SELECT {month} AS m, COUNT(*) AS n, "
              f"SUM(CASE WHEN {on_time} THEN 1 ELSE 0 END) AS t, "
              f"SUM(CASE WHEN {due} THEN 1 ELSE 0 END) AS u FROM appeal a "
-             f"WHERE {scope.where(sql)} GROUP BY {month}")
-    found = {r["m"]: r for r in
+             f"WHERE {scope.where(sql)} GROUP BY 1")
+    found = {int(r["m"]): r for r in
              await connections.get("default").execute_query_dict(query, sql.params)}
     months = []
-    first = scope.start.replace(day=1)
-    while first <= scope.end:
+    for i, first in enumerate(starts):
         after = (first + timedelta(days=32)).replace(day=1)
-        key = first.strftime("%Y-%m")
-        row = found.get(key, {})
+        row = found.get(i, {})
         part = replace(scope, start=max(first, scope.start),
                        end=min(after - timedelta(days=1), scope.end))
-        months.append(Month(key, part, int(row.get("n") or 0), int(row.get("t") or 0),
-                            int(row.get("u") or 0)))
-        first = after
+        months.append(Month(first.strftime("%Y-%m"), part, int(row.get("n") or 0),
+                            int(row.get("t") or 0), int(row.get("u") or 0)))
     return months
 
 

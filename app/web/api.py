@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from app.domain.clock import to_local
 from app.domain.states import EVENT_LABELS, STATUS_LABELS, Event, Status
-from app.domain.types import TYPE_LABELS, AppealType, Role
+from app.domain.types import TYPE_LABELS, AppealType, Channel, Role
 from app.models import Appeal, AppealEvent, AppealReply
 from app.schemas import appeals as bodies
 from app.schemas import responses
@@ -349,7 +349,7 @@ async def submit(request: Request) -> Response:
     request.app.state.limiter.check("submit", client_address(request))
     rules = rules_of(request)
     submission = intake.validate(await read_object(request), rules, strict=True)
-    receipt = await intake.submit(rules, submission)
+    receipt = await intake.submit(rules, submission, channel=Channel.API)
     appeal = receipt.appeal
     body = responses.Receipt(
         tracking_number=appeal.tracking_number,

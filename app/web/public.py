@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from app.domain.types import TYPE_LABELS
+from app.domain.types import TYPE_LABELS, Channel
 from app.models import Department
 from app.schemas import accounts as account_forms
 from app.schemas import appeals as forms
@@ -90,7 +90,7 @@ async def quick_submit(request: Request) -> Response:
             **_form_context(request), "topics": rules.hot_topics, "quick_types": QUICK_TYPES,
             "values": values, "errors": exc.errors}, status=400)
     resident = await current_resident(request)
-    receipt = await intake.submit(rules, submission, resident=resident)
+    receipt = await intake.submit(rules, submission, resident=resident, channel=Channel.QUICK)
     return render(request, "receipt.html", {"receipt": receipt})
 
 

@@ -34,6 +34,7 @@ from tortoise import connections
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from app import db  # noqa: E402
+from app.domain.clock import WorkingCalendar, to_local  # noqa: E402
 from app.domain.types import Role  # noqa: E402
 from app.models import AuditEntry  # noqa: E402
 from app.rules import load_rules  # noqa: E402
@@ -53,7 +54,10 @@ APPEAL_COLUMNS = [
     "assigned_at", "acknowledged_at", "ack_due_at", "reply_due_at", "warn_at",
     "deadline_provisional", "sla_state", "ack_late", "extension_days",
     "extension_requested_days", "info_request", "replied_at", "reply_text", "closed_at",
-    "rating", "updated_at", "department_id", "region_id", "category_id"]
+    "rating", "updated_at", "department_id", "region_id", "category_id", "first_reply_at",
+    "first_reply_due_at", "first_reply_days", "return_count", "was_extended", "was_redone",
+    "channel"]
+CHANNELS, CHANNEL_WEIGHTS = ["web", "quick", "api", "phone"], [30, 15, 5, 50]
 EVENT_COLUMNS = ["appeal_id", "kind", "from_status", "to_status", "actor_label",
                  "department_id", "at", "note", "public"]
 REPLY_COLUMNS = ["appeal_id", "round", "text", "at", "actor_label", "department_id"]
@@ -67,8 +71,8 @@ D = timedelta(days=1)
 class Rows:
     """One appeal's rows (its id known: a fresh table numbers them from 1 in COPY order)."""
 
-    def __init__(self, rng: random.Random, now: datetime, departments, categories):
-        self.rng, self.now = rng, now
+    def __init__(self, rng: random.Random, now: datetime, departments, categories, workdays):
+        self.rng, self.now, self.workdays = rng, now, workdays
         self.departments, self.categories = departments, categories
         self.appeals, self.events, self.replies, self.orders = [], [], [], []
 
@@ -83,6 +87,7 @@ class Rows:
         kind = rng.choices(TYPES, TYPE_WEIGHTS)[0]
         assigned = acked = ack_due = replied = closed = None
         status, rating, extension = "triage", "", 0
+        returns, redone = 0, False
         due = submitted + D * 15
         if rng.random() < 0.01 and age < 20:
             department = None  # back in triage
@@ -93,6 +98,7 @@ class Rows:
             if rng.random() < 0.08:
                 back = assigned + H * rng.uniform(1, 30)
                 self.event(appeal, "return", department, back, "assigned", "triage")
+                returns = 1
                 department, region = rng.choice(self.departments)
                 assigned = back + H * rng.uniform(1, 12)
                 ack_due = assigned + D
@@ -125,6 +131,7 @@ class Rows:
                     if rating == "unsatisfied" and rng.random() < 0.6:
                         self.event(appeal, "rate_unsatisfied", department, closed,
                                    "replied", "accepted")
+                        redone = True
                         again = closed + D * rng.uniform(1, 10)
                         if again < now:
                             self.replies.append((appeal, 2, "重办答复。" * 6, again, "基准",
@@ -143,10 +150,29 @@ class Rows:
             f"MSB{i:012d}", kind, "标题", "内容", "", "13800000000", "", False, status, "",
             submitted, assigned, acked, ack_due, due, due - D * 2, False, "ok", False,
             extension, extension, "", replied, "答复" if replied else "", closed, rating,
-            submitted, department, region, rng.choice(self.categories)))
+            submitted, department, region, rng.choice(self.categories),
+            # The facts the services keep on the row (app.services.handling, workflow).
+            replied, due if replied else None,
+            self.workdays(submitted, replied) if replied else None, returns,
+            bool(extension), redone, rng.choices(CHANNELS, CHANNEL_WEIGHTS)[0]))
 
 
-async def populate(url: str, count: int, now: datetime) -> dict[str, int]:
+def working_days_of(now: datetime, calendar: WorkingCalendar):
+    """working_days_between for the benchmark's two years, by a running count per day."""
+    first = to_local(now).date() - timedelta(days=800)
+    running, count = {}, 0
+    for n in range(900):
+        day = first + timedelta(days=n)
+        count += calendar.is_working(day)
+        running[day] = count
+
+    def between(a: datetime, b: datetime) -> int:
+        return running[to_local(b).date()] - running[to_local(a).date()]
+    return between
+
+
+async def populate(url: str, count: int, now: datetime, calendar: WorkingCalendar
+                   ) -> dict[str, int]:
     conn = await asyncpg.connect(url)
     try:
         departments = [(r["id"], r["region_id"]) for r in
@@ -155,8 +181,9 @@ async def populate(url: str, count: int, now: datetime) -> dict[str, int]:
         first = await conn.fetchval("SELECT COALESCE(MAX(id), 0) + 1 FROM appeal")
         rng = random.Random(7)
         step = 100_000
+        workdays = working_days_of(now, calendar)
         for start in range(0, count, step):
-            rows = Rows(rng, now, departments, categories)
+            rows = Rows(rng, now, departments, categories, workdays)
             for i in range(start, min(count, start + step)):
                 rows.add(i, first + i)
             await conn.copy_records_to_table("appeal", records=rows.appeals,
@@ -300,7 +327,7 @@ async def main(count: int, runs: int) -> None:
         await sync_rules(rules)
         now = datetime.now(UTC)
         t0 = time.perf_counter()
-        counts = await populate(url, count, now)
+        counts = await populate(url, count, now, rules.calendar)
         print(f"populate: {time.perf_counter() - t0:.1f} s — "
               + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
         last = now.date().replace(day=1) - timedelta(days=1)

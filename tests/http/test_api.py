@@ -107,6 +107,7 @@ async def test_create_answers_201_with_tracking_credentials(database, rules, cli
     appeal = await Appeal.get(tracking_number=body["tracking_number"]).prefetch_related(
         "department")
     assert appeal.title == title and appeal.reply_due_at == due and appeal.is_public is False
+    assert appeal.channel == "api"
     assert body["status"] == {"key": appeal.status,
                               "label": {"assigned": "已交办", "triage": "待分派"}[appeal.status]}
     assert body["department"] == (appeal.department.name if appeal.department else None)

@@ -13,7 +13,7 @@ async def test_resident_to_reply_and_inspector_trail(database, new_client):
     assert number.startswith("MS")
 
     appeal = await Appeal.get(tracking_number=number).prefetch_related("department")
-    assert appeal.status == "assigned"
+    assert appeal.status == "assigned" and appeal.channel == "web"
     assert appeal.department.code == "990222-zhujian"
 
     await login(handler, await make_staff(Role.HANDLER, "990222-zhujian"))

@@ -30,6 +30,7 @@ async def test_quick_submission_issues_credentials_that_open_only_that_appeal(da
     assert len(password) >= 14 and set(password) <= set(ALPHABET)
     assert not set("01lIoO") & set(username[2:] + password)
     appeal = await Appeal.get(title=title)
+    assert appeal.channel == "quick"
     assert password not in (appeal.tracker_secret_hash, appeal.tracker_username)
 
     wrong = await post_form(stranger, "/track", {"username": username, "password": "x" * 14},
@@ -48,3 +49,4 @@ async def test_quick_channel_refuses_reports(database, client):
         "body": "某单位领导违规吃喝，群众意见很大。", "contact_phone": "13900001111"}, "/quick")
     assert refused.status_code == 400 and "我要留言" in refused.text
     assert not await Appeal.exists(title=title)
+

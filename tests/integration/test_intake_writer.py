@@ -45,7 +45,7 @@ async def _by_the_writer(rules, sub: intake.Submission, resident, at) -> Appeal:
         tracking_number=unique("W")[:24], title=sub.title, body=sub.body,
         contact_name=sub.contact_name, contact_phone=sub.contact_phone,
         contact_email=sub.contact_email, is_public=sub.public, status=Status.SUBMITTED.value,
-        resident=resident, submitted_at=at, reply_due_at=clock.deadline.due_at,
+        resident=resident, submitted_at=at, channel="web", reply_due_at=clock.deadline.due_at,
         deadline_provisional=clock.deadline.provisional, window_start=at,
         warn_at=clock.warn_at, type=sub.type,
         category_id=await ids.category(sub.category) if sub.category else None,
