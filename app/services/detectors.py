@@ -66,7 +66,7 @@ def _event(kind: str) -> str:
 
 
 def _ping_pong(sql: Sql, t: DetectorThresholds) -> str:
-    returns = "(SELECT COUNT(*) FROM appeal_event e WHERE e.appeal_id = a.id AND e.kind = 'return')"
+    returns = "a.return_count"  # kept with each return event (app.services.workflow)
     departments = ("(SELECT COUNT(DISTINCT e.department_id) FROM appeal_event e "
                    "WHERE e.appeal_id = a.id AND e.department_id IS NOT NULL "
                    "AND e.kind IN ('route_confident', 'route_manual'))")
@@ -88,7 +88,7 @@ def _perfunctory(sql: Sql, t: DetectorThresholds) -> str:
 
 
 def _repeated_unsatisfied(sql: Sql, t: DetectorThresholds) -> str:
-    return f"{_event('rate_unsatisfied')} AND {_event('rate_unsatisfied_final')}"
+    return f"a.was_redone AND {_event('rate_unsatisfied_final')}"
 
 
 def _extension_on_due_day(sql: Sql, t: DetectorThresholds) -> str:
