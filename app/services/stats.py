@@ -138,17 +138,28 @@ class Table:
     rank: str
     min_volume: int
     hidden: list[str] = field(default_factory=list)
+    months: list[Month] | None = None  # the trend, when asked for
 
 
-async def _counted(scope: Scope, now: datetime) -> list[dict]:
+async def _counted(scope: Scope, now: datetime, starts: list[date] | None
+                   ) -> tuple[list[dict], dict[int, dict] | None]:
     """Every figure by department and by working days to the first reply, in one scan: the
-    rows of a department add up to its counts, and the days give its mean and median."""
+    rows of a department add up to its counts, and the days give its mean and median.
+    With `starts` on PostgreSQL, the same scan also counts by month (GROUPING SETS); the
+    second value is then {month index: counts}, else None."""
     sql = Sql()
+    months = starts is not None and sql.pg
+    bucket = f"{_bucket(sql, starts)} AS m, " if months else ""
     sums = ", ".join(f"SUM(CASE WHEN {f.condition(sql, now)} THEN 1 ELSE 0 END) AS {f.key}"
                      for f in FIGURES)
-    query = (f"SELECT a.department_id AS d, a.first_reply_days AS days, {sums} FROM appeal a "
-             f"WHERE {scope.where(sql)} GROUP BY a.department_id, a.first_reply_days")
-    return await connections.get("default").execute_query_dict(query, sql.params)
+    group = "GROUPING SETS ((d, days), (m))" if months else "d, days"
+    query = (f"SELECT a.department_id AS d, a.first_reply_days AS days, {bucket}{sums} "
+             f"FROM appeal a WHERE {scope.where(sql)} GROUP BY {group}")
+    found = await connections.get("default").execute_query_dict(query, sql.params)
+    if not months:
+        return found, None
+    return [r for r in found if r["m"] is None], {int(r["m"]): r for r in found
+                                                  if r["m"] is not None}
 
 
 def _middle(days: Mapping[int, int]) -> float | None:
@@ -187,10 +198,14 @@ def _rank(rows: list[Row], rank: str, min_volume: int) -> None:
 
 
 async def table(scope: Scope, now: datetime, rank: str, min_volume: int,
-                only_department: int | None = None) -> Table:
+                only_department: int | None = None, with_trend: bool = False) -> Table:
     """One row per department of `scope`, ranked by the rate `rank`; with `only_department`,
-    just that department's row (and its rank among all), and the totals of that row."""
-    found = await _counted(scope, now)
+    just that department's row (and its rank among all), and the totals of that row.
+    `with_trend`: the scope's months too (Table.months), from the same scan where it can."""
+    starts = _month_starts(scope) if with_trend else None
+    if starts is not None and len(starts) > TREND_MONTHS:
+        starts = None
+    found, by_month = await _counted(scope, now, starts)
     by_department: dict[int | None, list[dict]] = {}
     for part in found:
         by_department.setdefault(part["d"], []).append(part)
@@ -204,7 +219,11 @@ async def table(scope: Scope, now: datetime, rank: str, min_volume: int,
         rows = [r for r in rows if r.department_id == only_department]
         found = by_department.get(only_department, [])
     total = _summed(None, "合计", "", found)
-    return Table(rows, total, rank, min_volume)
+    months = None
+    if with_trend:
+        months = _months(scope, starts, by_month) if by_month is not None \
+            else await trend(scope, now)
+    return Table(rows, total, rank, min_volume, months=months)
 
 
 PERIODS = {"month": "本月", "last-month": "上月", "quarter": "本季度", "year": "本年"}
@@ -359,20 +378,24 @@ async def trend(scope: Scope, now: datetime) -> list[Month]:
     sql = Sql()  # SQLite's placeholders are by position: build the text in its order
     month = _bucket(sql, starts)
     on_time, due = BY_KEY["reply_on_time"].condition(sql, now), BY_KEY["due"].condition(sql, now)
-    query = (f"SELECT {month} AS m, COUNT(*) AS n, "
-             f"SUM(CASE WHEN {on_time} THEN 1 ELSE 0 END) AS t, "
-             f"SUM(CASE WHEN {due} THEN 1 ELSE 0 END) AS u FROM appeal a "
+    query = (f"SELECT {month} AS m, COUNT(*) AS received, "
+             f"SUM(CASE WHEN {on_time} THEN 1 ELSE 0 END) AS reply_on_time, "
+             f"SUM(CASE WHEN {due} THEN 1 ELSE 0 END) AS due FROM appeal a "
              f"WHERE {scope.where(sql)} GROUP BY 1")
     found = {int(r["m"]): r for r in
              await connections.get("default").execute_query_dict(query, sql.params)}
+    return _months(scope, starts, found)
+
+
+def _months(scope: Scope, starts: list[date], found: Mapping[int, Mapping]) -> list[Month]:
     months = []
     for i, first in enumerate(starts):
         after = (first + timedelta(days=32)).replace(day=1)
         row = found.get(i, {})
         part = replace(scope, start=max(first, scope.start),
                        end=min(after - timedelta(days=1), scope.end))
-        months.append(Month(first.strftime("%Y-%m"), part, int(row.get("n") or 0),
-                            int(row.get("t") or 0), int(row.get("u") or 0)))
+        months.append(Month(first.strftime("%Y-%m"), part, int(row.get("received") or 0),
+                            int(row.get("reply_on_time") or 0), int(row.get("due") or 0)))
     return months
 
 
