@@ -15,17 +15,17 @@ from typing import TypeVar
 from app import db
 from app.rules import Rules, load_rules
 from app.rules_error import RulesError
-from app.settings import Settings, SettingsError
+from app.settings import DEMO_PASSWORD, Settings, SettingsError
 
 T = TypeVar("T")
 
-DEMO_PASSWORD = "minsheng-demo"  # noqa: S105 - printed on purpose: demo logins only
 DEMO_ACCOUNTS = [
     # username, role, department code, display name
     ("dispatcher", "dispatcher", None, "分派员 刘洋"),
     ("handler", "handler", "990100-zhujian", "云州市住建局 张伟"),
     ("handler-renshe", "handler", "990100-renshe", "云州市人社局 王芳"),
     ("handler-jiwei", "handler", "990100-jiwei", "云州市纪委监委 孙强"),
+    ("head", "head", "990100-zhujian", "云州市住建局负责人 陈静"),
     ("inspector", "inspector", None, "效能监察 赵敏"),
     ("admin", "admin", None, "管理员"),
 ]
@@ -98,11 +98,17 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_reference(settings: Settings) -> dict:
-    from app.services.reference import sync_rules
+def _load_reference(settings: Settings) -> str:
+    from app import rules_cli
 
-    rules = _rules(settings)
-    return run_with_db(settings, lambda: sync_rules(rules))
+    return run_with_db(settings, lambda: rules_cli.load(settings))
+
+
+async def _live(rules: Rules) -> Rules:
+    """The database's live rules (app.services.rules_store); the files' before any load."""
+    from app.services import rules_store
+
+    return await rules_store.live(rules)
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
@@ -115,13 +121,6 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
         return 1
     print(f"规则无误：{len(rules.regions)} 个区划，{len(rules.departments)} 个部门，"
           f"{len(rules.categories)} 个一级分类，{len(rules.routing.keyword_rules)} 条关键词规则。")
-    return 0
-
-
-def cmd_rules_load(args: argparse.Namespace) -> int:
-    counts = _load_reference(_settings())
-    print(f"已载入：{counts['regions']} 个区划，{counts['departments']} 个部门，"
-          f"{counts['categories']} 个一级分类。")
     return 0
 
 
@@ -166,7 +165,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     settings = _settings()
     rules = _rules(settings)
     notices.configure(settings.base_url)
-    report = run_with_db(settings, lambda: sweep(args.at, policies=rules.policies))
+
+    async def work():
+        return await sweep(args.at, policies=(await _live(rules)).policies)
+
+    report = run_with_db(settings, work)
     print(f"临近期限 {report.warned} 件，超期 {report.overdue} 件，签收超时 {report.ack_late} 件，"
           f"评价期满办结 {report.lapsed} 件，部门日报 {report.digests} 份；"
           f"排队通知 {report.notices} 封。")
@@ -191,7 +194,10 @@ def cmd_sla_recompute(args: argparse.Namespace) -> int:
 
     settings = _settings()
     rules = _rules(settings)
-    seen, moved = run_with_db(settings, lambda: recompute_all(rules))
+    async def work():
+        return await recompute_all(await _live(rules))
+
+    seen, moved = run_with_db(settings, work)
     print(f"检查了 {seen} 件办理中的诉求，调整了 {moved} 件的答复期限。")
     return 0
 
@@ -204,14 +210,18 @@ def _database_examples() -> list[tuple[str, str]]:
 
 async def _worker(settings: Settings, rules: Rules, once: bool):
     import signal
+    from types import SimpleNamespace
 
+    from app.services.rules_store import LiveRules
     from app.worker import periodic_jobs, run_worker
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    return await run_worker(settings, stop, periodic_jobs(settings, rules), once=once)
+    live = LiveRules(SimpleNamespace(rules=rules))
+    await live.refresh()
+    return await run_worker(settings, stop, periodic_jobs(settings, live), once=once)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -291,14 +301,16 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = db_commands.add_parser("upgrade", help="migrate DATABASE_URL to the newest schema")
     upgrade.set_defaults(func=cmd_db_upgrade)
 
-    rules = commands.add_parser("rules", help="routing_rules/: check or load into the database")
+    rules = commands.add_parser(
+        "rules", help="routing_rules/: check, load into the database, export from it")
     rules_commands = rules.add_subparsers(dest="rules_command", metavar="COMMAND", required=True)
     check = rules_commands.add_parser("check", help="validate routing_rules/, exit 1 on problems")
     check.add_argument("--rules", type=Path, default=Settings.from_env({"MINSHENG_DEV": "1"})
                        .rules_dir, help="the rules folder (default: routing_rules/)")
     check.set_defaults(func=cmd_rules_check)
-    load = rules_commands.add_parser("load", help="copy regions, departments, categories to the db")
-    load.set_defaults(func=cmd_rules_load)
+    from app import rules_cli
+
+    rules_cli.add_subcommands(rules_commands, _settings, run_with_db)
 
     worker = commands.add_parser(
         "worker", help="send queued mail and run periodic jobs (the SLA sweep) until stopped")
@@ -313,8 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
     mail_commands.add_parser("retry", help="queue every failed mail again") \
         .set_defaults(func=cmd_mail_retry)
 
-    from app import sla_cli
+    from app import accounts_cli, sla_cli
     from classifier import cli as classifier_cli
+
+    accounts_cli.add_subcommands(commands, lambda work: run_with_db(_settings(), work))
 
     sla = sla_cli.add_subcommands(commands, Settings.from_env({"MINSHENG_DEV": "1"}).rules_dir)
     recompute = sla.add_parser(

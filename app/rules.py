@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
@@ -34,16 +36,20 @@ from app.domain.rules import (
     Routing,
     Rules,
 )
-from app.domain.sla_policy import RATING_WINDOW_DAYS, Policies, Policy
+from app.domain.sla_policy import RATING_WINDOW_DAYS, FollowupPolicy, Policies, Policy
 from app.domain.types import TYPE_LABELS
 from app.rules_error import RulesError
 
 __all__ = [
     "DepartmentSpec", "KeywordRule", "RegionSpec", "Routing", "Rules", "RulesError",
-    "load_calendar", "load_calendar_overrides", "load_policies", "load_rules", "rules_hash",
+    "documents_hash", "dump_document", "load_calendar", "load_calendar_overrides",
+    "load_policies", "load_rules", "read_documents", "rules_from_documents", "rules_hash",
 ]
 
 FILES = ("regions.yaml", "categories.yaml", "routing.yaml", "clocks.yaml", "calendar.yaml")
+# Every file of a rules folder, as a document: the first four must be there.
+DOCUMENTS = (*FILES, "hot_topics.yaml", "detectors.yaml")
+OPTIONAL = ("calendar.yaml", "hot_topics.yaml", "detectors.yaml")
 WHOLE_FILE = "(文件)"
 
 Problem = tuple[str, str, str]
@@ -71,6 +77,8 @@ class RegionEntry(_Spec):
     name: Text
     level: Level
     departments: list[Text] = []
+    # Kinds of `departments` switched off by an administrator: they take no new appeals.
+    inactive: list[Text] = []
     heads: dict[str, Text] = {}
     emails: dict[str, Text] = {}
     children: list[RegionEntry] = []
@@ -115,6 +123,11 @@ class PolicyEntry(_Spec):
 class ClocksFile(_Spec):
     ack_days: int = Field(ge=0)
     rating_window_days: int = Field(default=RATING_WINDOW_DAYS, ge=1)
+    # 回访 (app.domain.sla_policy.FollowupPolicy): the share of appeals other than complaints
+    # and reports called back, the days after closing a call is due, unanswered calls.
+    followup_share: float = Field(default=FollowupPolicy.share, ge=0, le=1)
+    followup_window_days: int = Field(default=FollowupPolicy.window_days, ge=1, le=365)
+    followup_attempts: int = Field(default=FollowupPolicy.attempts, ge=1, le=10)
     types: dict[AppealTypeName, PolicyEntry]
 
 
@@ -205,7 +218,10 @@ def _read(path: Path, label: str) -> Any:
 
 def _parse(path: Path, model: type[M], label: str) -> M:
     """The file as its model; RulesError naming every entry that is wrong."""
-    data = _read(path, label)
+    return _validate(_read(path, label), model, label)
+
+
+def _validate(data: Any, model: type[M], label: str) -> M:
     try:
         return model.model_validate({} if data is None else data)
     except ValidationError as exc:
@@ -319,6 +335,9 @@ def _regions(spec: RegionsFile, problems: list[Problem]) -> tuple[dict, dict]:
                 continue
             region = RegionSpec(item.code, item.name, item.level, parent.code if parent else None)
             regions[item.code] = region
+            for kind in item.inactive:
+                if kind not in item.departments:
+                    problems.append((f, f"{entry}.inactive", f"{kind} 不是该区划的部门类型"))
             for kind in item.departments:
                 names = spec.department_kinds.get(kind)
                 if names is None or item.level not in names:
@@ -332,6 +351,7 @@ def _regions(spec: RegionsFile, problems: list[Problem]) -> tuple[dict, dict]:
                     region_code=item.code,
                     head_name=item.heads.get(kind, f"{name}负责人"),
                     email=item.emails.get(kind, f"{kind}.{item.code}@gov.example.cn"),
+                    active=kind not in item.inactive,
                 )
             walk(item.children, region, f"{entry}.children")
 
@@ -380,6 +400,7 @@ def _policies(spec: ClocksFile, label: str) -> Policies:
     return Policies(
         {name: Policy(str(name), **spec.types[name].model_dump()) for name in TYPE_LABELS},
         spec.ack_days, spec.rating_window_days,
+        FollowupPolicy(spec.followup_share, spec.followup_window_days, spec.followup_attempts),
     )
 
 
@@ -417,19 +438,59 @@ def load_calendar(path: str | Path | None) -> WorkingCalendar:
     return WorkingCalendar(_overrides(spec, str(path)), spec.confirmed_years)
 
 
-def rules_hash(rules_dir: Path) -> str:
-    digest = hashlib.sha256()
-    for name in FILES:
+def documents_hash(documents: Mapping[str, Any]) -> str:
+    """The rules version: a hash of what the documents say (not of their comments or
+    layout), the same whether they were read from files or from the database."""
+    text = json.dumps(documents, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _documents(rules_dir: Path) -> tuple[dict[str, Any], list[Problem]]:
+    documents: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for name in DOCUMENTS:
         path = rules_dir / name
-        if path.exists():
-            digest.update(name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
+        if name in OPTIONAL and not path.exists():
+            continue
+        try:
+            documents[name] = _read(path, name)
+        except RulesError as exc:
+            problems.extend(exc.problems)
+    return documents, problems
+
+
+def read_documents(rules_dir: str | Path) -> dict[str, Any]:
+    """Each file of a rules folder as its YAML data (an optional file that is absent is
+    left out); RulesError naming every file that cannot be read."""
+    documents, problems = _documents(Path(rules_dir))
+    if problems:
+        raise RulesError(problems)
+    return documents
+
+
+def dump_document(data: Any, header: str = "") -> str:
+    """A document as YAML text that read_documents gives back unchanged."""
+    comment = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
+    return comment + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+
+
+def rules_hash(rules_dir: Path) -> str:
+    return documents_hash(_documents(Path(rules_dir))[0])
 
 
 def load_rules(rules_dir: str | Path) -> Rules:
     """Read and check every file; raise RulesError listing every problem found."""
-    rules_dir = Path(rules_dir)
-    problems: list[Problem] = []
+    documents, problems = _documents(Path(rules_dir))
+    return rules_from_documents(documents, problems)
+
+
+def rules_from_documents(documents: Mapping[str, Any],
+                         problems: list[Problem] | None = None) -> Rules:
+    """Check the documents (a file's name → its data, as read_documents gives them, or as
+    the database keeps them); raise RulesError listing every problem found."""
+    problems = list(problems or [])
+    unreadable = {problem[0] for problem in problems}
 
     def attempt(build, *args):
         try:
@@ -439,18 +500,22 @@ def load_rules(rules_dir: str | Path) -> Rules:
             return None
 
     def parse(name: str, model: type[M]) -> M | None:
-        return attempt(_parse, rules_dir / name, model, name)
+        if name not in documents:
+            if name not in unreadable:
+                problems.append((name, WHOLE_FILE, "文件不存在"))
+            return None
+        data = documents[name]
+        return attempt(_validate, data, model, name)
 
     regions_file = parse("regions.yaml", RegionsFile)
     categories_file = parse("categories.yaml", CategoriesFile)
     routing_file = parse("routing.yaml", RoutingFile)
     clocks_file = parse("clocks.yaml", ClocksFile)
-    has_calendar = (rules_dir / "calendar.yaml").exists()
-    calendar_file = parse("calendar.yaml", CalendarFile) if has_calendar else CalendarFile()
-    has_hot = (rules_dir / "hot_topics.yaml").exists()
-    hot_file = parse("hot_topics.yaml", HotTopicsFile) if has_hot else HotTopicsFile()
-    has_detectors = (rules_dir / "detectors.yaml").exists()
-    detectors_file = parse("detectors.yaml", DetectorsFile) if has_detectors \
+    calendar_file = parse("calendar.yaml", CalendarFile) if "calendar.yaml" in documents \
+        else CalendarFile()
+    hot_file = parse("hot_topics.yaml", HotTopicsFile) if "hot_topics.yaml" in documents \
+        else HotTopicsFile()
+    detectors_file = parse("detectors.yaml", DetectorsFile) if "detectors.yaml" in documents \
         else DetectorsFile()
 
     regions, departments = _regions(regions_file, problems) if regions_file else ({}, {})
@@ -463,10 +528,11 @@ def load_rules(rules_dir: str | Path) -> Rules:
     policies = attempt(_policies, clocks_file, "clocks.yaml") if clocks_file else None
     overrides = attempt(_overrides, calendar_file, "calendar.yaml") if calendar_file else None
     if problems:
-        order = {name: i for i, name in enumerate((*FILES, "hot_topics.yaml", "detectors.yaml"))}
-        raise RulesError(sorted(problems, key=lambda problem: order[problem[0]]))
+        order = {name: i for i, name in enumerate(DOCUMENTS)}
+        raise RulesError(sorted(problems, key=lambda problem: order.get(problem[0], 99)))
     assert routing is not None and policies is not None and overrides is not None
     assert calendar_file is not None and hot_file is not None and detectors_file is not None
     calendar = WorkingCalendar(overrides, calendar_file.confirmed_years)
     return Rules(regions, departments, categories, routing, policies, calendar,
-                 rules_hash(rules_dir), list(hot_file.hot_topics), detectors_file.thresholds())
+                 documents_hash(documents), list(hot_file.hot_topics),
+                 detectors_file.thresholds())

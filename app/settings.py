@@ -8,6 +8,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105
+# The demo logins' password (`minsheng demo` prints it): refused as anyone's own password
+# outside dev mode.
+DEMO_PASSWORD = "minsheng-demo"  # noqa: S105
 
 
 class SettingsError(Exception):

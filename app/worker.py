@@ -23,20 +23,35 @@ Job = Callable[[], Awaitable[Any]]
 PeriodicJob = tuple[float, Job]
 POLL_SECONDS = 2.0
 SWEEP_SECONDS = 180.0
+CLOSED_DEPARTMENTS_SECONDS = 60.0
 
 
 def periodic_jobs(settings: Settings, rules: Any) -> list[PeriodicJob]:
     """The jobs every worker runs, as (interval in seconds, async callable).
 
     The SLA sweep runs every SWEEP_SECONDS: its marks and notices are exactly-once however
-    many workers run it.
+    many workers run it. Given the process's LiveRules (app.services.rules_store), the jobs
+    use the database's newest rules, checked every few seconds, and hand back to triage any
+    appeal a process routed to a department just deactivated, before it saw the change.
     """
+    from app.services.reference_edits import send_back
+    from app.services.rules_store import RULES_CHECK_SECONDS, LiveRules
     from app.services.sweep import sweep
 
-    async def sla_sweep():
-        return await sweep(policies=rules.policies)
+    def current():
+        return rules.rules if isinstance(rules, LiveRules) else rules
 
-    return [(SWEEP_SECONDS, sla_sweep)]
+    async def sla_sweep():
+        return await sweep(policies=current().policies)
+
+    jobs: list[PeriodicJob] = [(SWEEP_SECONDS, sla_sweep)]
+    if isinstance(rules, LiveRules):
+        async def closed_departments():
+            return await send_back(current())
+
+        jobs += [(RULES_CHECK_SECONDS, rules.refresh), (CLOSED_DEPARTMENTS_SECONDS,
+                                                        closed_departments)]
+    return jobs
 
 
 async def _run_job(job: Job) -> None:

@@ -82,14 +82,14 @@ class Migration(migrations.Migration):
         ops.AddField(model_name='Appeal', name='first_reply_days',
                      field=fields.SmallIntField(null=True)),
         ops.AddField(model_name='Appeal', name='return_count',
-                     field=fields.SmallIntField(default=0)),
+                     field=fields.SmallIntField(default=0, db_default=0)),
         ops.AddField(model_name='Appeal', name='was_extended',
-                     field=fields.BooleanField(default=False)),
+                     field=fields.BooleanField(default=False, db_default=False)),
         ops.AddField(model_name='Appeal', name='was_redone',
-                     field=fields.BooleanField(default=False)),
+                     field=fields.BooleanField(default=False, db_default=False)),
         # The door an appeal came in by; "" for those received before it was recorded.
         ops.AddField(model_name='Appeal', name='channel',
-                     field=fields.CharField(default='', max_length=8)),
+                     field=fields.CharField(default='', db_default='', max_length=8)),
         ops.RunSQL(BACKFILL, reverse_sql=ops.RunSQL.noop),
         ops.RunPython(_working_days, ops.RunPython.noop),
     ]

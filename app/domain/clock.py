@@ -102,6 +102,14 @@ class WorkingCalendar:
         self._confirmed_years = frozenset(confirmed_years)
         self._cache: dict[date, DayInfo] = {}
 
+    @property
+    def overrides(self) -> dict[date, DayOverride]:
+        return dict(self._overrides)
+
+    @property
+    def confirmed_years(self) -> frozenset[int]:
+        return self._confirmed_years
+
     def day(self, d: date) -> DayInfo:
         info = self._cache.get(d)
         if info is None:

@@ -38,6 +38,12 @@ def reply_clock(facts: ClockFacts, policies: Policies, calendar: WorkingCalendar
                       longest)
 
 
+# A wait for the resident ends with their answer, or when the department that asked is
+# deactivated and the appeal goes back to triage (where the clock runs).
+PAUSE_ENDS = ("info_supplied", "department_closed")
+PAUSE_KINDS = ("ask_info", *PAUSE_ENDS)
+
+
 def pauses_from_events(events: Sequence[tuple[str, datetime]],
                        since: datetime) -> list[tuple[datetime, datetime]]:
     """Closed (ask_info → info_supplied) pairs at or after `since`, from (kind, at) in order."""
@@ -47,7 +53,7 @@ def pauses_from_events(events: Sequence[tuple[str, datetime]],
             continue
         if kind == "ask_info":
             opened = at
-        elif kind == "info_supplied" and opened is not None:
+        elif kind in PAUSE_ENDS and opened is not None:
             pauses.append((opened, at))
             opened = None
     return pauses

@@ -88,6 +88,9 @@ def decide(
         if body is None:
             return RouteDecision(None, predicted, False, "举报：未找到可受理的纪检监察机关",
                                  candidates, vetoed=named_unit)
+        if not rules.departments[body].active:
+            return RouteDecision(None, predicted, False, _closed(rules, body), candidates,
+                                 vetoed=named_unit)
         return RouteDecision(body, predicted, True, "举报件交纪检监察机关办理，不交被举报单位",
                              candidates, vetoed=named_unit)
 
@@ -96,6 +99,10 @@ def decide(
             found = rules.department_of(region_code, rule.department_kind)
             if found is not None and found.code != named_unit:
                 chosen = rule.category or (top.category if top else category)
+                if not found.active:
+                    why = f"命中关键词规则“{rule.name}”，{_closed(rules, found.code)}"
+                    return RouteDecision(None, chosen, False, why, candidates,
+                                         keyword_rule=rule.name)
                 return RouteDecision(found.code, chosen, True, f"命中关键词规则“{rule.name}”",
                                      candidates, keyword_rule=rule.name)
 
@@ -115,4 +122,11 @@ def decide(
     department = department_for_category(rules, region_code, chosen)
     if department is None or department == named_unit:
         return RouteDecision(None, chosen, False, "该区划没有对应部门，转人工分派", candidates)
+    if not rules.departments[department].active:
+        return RouteDecision(None, chosen, False, _closed(rules, department), candidates)
     return RouteDecision(department, chosen, True, reason, candidates)
+
+
+def _closed(rules: Rules, code: str) -> str:
+    """Why an appeal waits: the department it would go to takes no new appeals."""
+    return f"承办部门“{rules.departments[code].name}”已停用，转人工分派"

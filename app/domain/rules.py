@@ -29,6 +29,7 @@ class DepartmentSpec:
     region_code: str
     head_name: str
     email: str
+    active: bool = True  # an inactive department takes no new appeals
 
 
 @dataclass(frozen=True)

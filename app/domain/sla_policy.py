@@ -27,14 +27,27 @@ class Policy:
         return self.reply_days + self.max_extension_days
 
 
+@dataclass(frozen=True)
+class FollowupPolicy:
+    """回访 after closing (routing_rules/clocks.yaml): every complaint and report is called
+    back, and `share` of the rest, chosen by id; within `window_days` calendar days of
+    closing; `attempts` unanswered calls end the try."""
+
+    share: float = 0.2
+    window_days: int = 30
+    attempts: int = 3
+
+
 class Policies:
     """The reply policy of every appeal type and the acknowledgement (签收) window."""
 
     def __init__(self, policies: dict[str, Policy], ack_days: int,
-                 rating_window_days: int = RATING_WINDOW_DAYS):
+                 rating_window_days: int = RATING_WINDOW_DAYS,
+                 followup: FollowupPolicy | None = None):
         self._policies = dict(policies)
         self.ack_days = ack_days
         self.rating_window_days = rating_window_days
+        self.followup = followup or FollowupPolicy()
 
     def reply(self, type: str) -> Policy:
         try:

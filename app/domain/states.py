@@ -40,6 +40,8 @@ class Event(StrEnum):
     RATE_UNSATISFIED_FINAL = "rate_unsatisfied_final"
     LAPSE = "lapse"
     REJECT = "reject"
+    # An administrator deactivated the department holding the appeal: back to the desk.
+    DEPARTMENT_CLOSED = "department_closed"
     # Events that record something without moving the appeal.
     SUPERVISE = "supervise"
     NOTE = "note"
@@ -55,6 +57,10 @@ class Event(StrEnum):
     SUPERVISION_CLOSE = "supervision_close"
     SUPERVISION_REISSUE = "supervision_reissue"
     REMIND = "remind"
+    # 回访: the dispatcher's call after closing. Its outcome is recorded on a closed appeal;
+    # "not solved" reopens it for a redo, once (app.services.followup).
+    FOLLOWUP = "followup"
+    FOLLOWUP_UNSOLVED = "followup_unsolved"
 
 
 S, E = Status, Event
@@ -68,6 +74,9 @@ TRANSITIONS: dict[tuple[Status, Event], Status] = {
     (S.ASSIGNED, E.ACKNOWLEDGE): S.ACCEPTED,
     (S.ASSIGNED, E.RETURN): S.TRIAGE,
     (S.ACCEPTED, E.RETURN): S.TRIAGE,
+    (S.ASSIGNED, E.DEPARTMENT_CLOSED): S.TRIAGE,
+    (S.ACCEPTED, E.DEPARTMENT_CLOSED): S.TRIAGE,
+    (S.AWAITING_INFO, E.DEPARTMENT_CLOSED): S.TRIAGE,
     (S.ACCEPTED, E.ASK_INFO): S.AWAITING_INFO,
     (S.AWAITING_INFO, E.INFO_SUPPLIED): S.ACCEPTED,
     (S.ACCEPTED, E.REPLY): S.REPLIED,
@@ -75,12 +84,16 @@ TRANSITIONS: dict[tuple[Status, Event], Status] = {
     (S.REPLIED, E.LAPSE): S.CLOSED,
     (S.REPLIED, E.RATE_UNSATISFIED): S.ACCEPTED,
     (S.REPLIED, E.RATE_UNSATISFIED_FINAL): S.CLOSED,
+    (S.CLOSED, E.FOLLOWUP): S.CLOSED,
+    (S.CLOSED, E.FOLLOWUP_UNSOLVED): S.ACCEPTED,
 }
 
 # Every status is in exactly one of OPEN, AWAITING_RATING and FINISHED.
 OPEN = frozenset({S.SUBMITTED, S.TRIAGE, S.ASSIGNED, S.ACCEPTED, S.AWAITING_INFO})
 AWAITING_RATING = frozenset({S.REPLIED})
 FINISHED = frozenset({S.CLOSED, S.REJECTED})
+# The one way back from a finished state: a 回访 that finds the problem unsolved (once).
+REOPENING = frozenset({(S.CLOSED, E.FOLLOWUP_UNSOLVED)})
 # Open and assigned to a department: the department's queue.
 WITH_DEPARTMENT = frozenset({S.ASSIGNED, S.ACCEPTED, S.AWAITING_INFO})
 AWAITING_RESIDENT = frozenset({S.AWAITING_INFO})
@@ -138,6 +151,7 @@ EVENT_LABELS = {
     E.RATE_UNSATISFIED_FINAL: "群众再次不满意，办结",
     E.LAPSE: "评价期满自动办结",
     E.REJECT: "不予受理",
+    E.DEPARTMENT_CLOSED: "承办部门停用，退回分派中心",
     E.SUPERVISE: "督办",
     E.NOTE: "备注",
     E.EXTENSION_REQUEST: "申请延期",
@@ -151,6 +165,8 @@ EVENT_LABELS = {
     E.SUPERVISION_CLOSE: "结束督办",
     E.SUPERVISION_REISSUE: "再次督办",
     E.REMIND: "催办",
+    E.FOLLOWUP: "回访",
+    E.FOLLOWUP_UNSOLVED: "回访未解决，重新办理",
 }
 
 
@@ -158,23 +174,31 @@ EVENT_LABELS = {
 # system's. The order is the order of the buttons.
 ROLE_EVENTS: dict[Role, tuple[Event, ...]] = {
     Role.RESIDENT: (E.INFO_SUPPLIED, E.RATE_OK, E.RATE_UNSATISFIED, E.RATE_UNSATISFIED_FINAL),
-    Role.DISPATCHER: (E.ROUTE_MANUAL, E.REJECT, E.EXTENSION_GRANT, E.EXTENSION_REFUSE),
+    Role.DISPATCHER: (E.ROUTE_MANUAL, E.REJECT, E.EXTENSION_GRANT, E.EXTENSION_REFUSE,
+                      E.FOLLOWUP, E.FOLLOWUP_UNSOLVED),
     Role.HANDLER: (E.ACKNOWLEDGE, E.REPLY, E.ASK_INFO, E.EXTENSION_REQUEST, E.RETURN),
+    # A department head handles like a handler and decides the department's extension
+    # requests (never their own: app.services.clocks).
+    Role.HEAD: (E.ACKNOWLEDGE, E.REPLY, E.ASK_INFO, E.EXTENSION_REQUEST, E.RETURN,
+                E.EXTENSION_GRANT, E.EXTENSION_REFUSE),
     Role.INSPECTOR: (E.SUPERVISE, E.EXTENSION_GRANT, E.EXTENSION_REFUSE),
     Role.ADMIN: (),
 }
 
 
 def allowed_events(status: Status | str, role: Role | str, *,
-                   redo_used: bool = False) -> list[Event]:
+                   redo_used: bool = False, followup_reopen_used: bool = False) -> list[Event]:
     """The events `role` may cause on an appeal in `status`: the buttons it sees.
 
     A resident's 不满意 asks for a redo only once; with `redo_used` it closes the appeal.
+    A 回访 reopens only once; with `followup_reopen_used` "unsolved" is recorded, not reopened.
     """
     status = Status(status)
     chosen = [e for e in ROLE_EVENTS[Role(role)] if (status, e) in TRANSITIONS]
-    skip = E.RATE_UNSATISFIED if redo_used else E.RATE_UNSATISFIED_FINAL
-    return [e for e in chosen if e is not skip]
+    skip = {E.RATE_UNSATISFIED if redo_used else E.RATE_UNSATISFIED_FINAL}
+    if followup_reopen_used:
+        skip.add(E.FOLLOWUP_UNSOLVED)
+    return [e for e in chosen if e not in skip]
 
 
 def counts_as_overdue(status: Status | str, reply_due_at, now) -> bool:

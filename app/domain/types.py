@@ -43,6 +43,7 @@ class Role(StrEnum):
     RESIDENT = "resident"
     DISPATCHER = "dispatcher"
     HANDLER = "handler"
+    HEAD = "head"
     INSPECTOR = "inspector"
     ADMIN = "admin"
 
@@ -51,8 +52,12 @@ ROLE_LABELS = {
     Role.RESIDENT: "群众",
     Role.DISPATCHER: "受理/分派员",
     Role.HANDLER: "部门办理人",
+    Role.HEAD: "部门负责人",
     Role.INSPECTOR: "纪检/效能监察",
     Role.ADMIN: "管理员",
 }
 
-STAFF_ROLES = frozenset({Role.DISPATCHER, Role.HANDLER, Role.INSPECTOR, Role.ADMIN})
+STAFF_ROLES = frozenset({Role.DISPATCHER, Role.HANDLER, Role.HEAD, Role.INSPECTOR,
+                         Role.ADMIN})
+# The roles that belong to a department and work its queue (a head is also a handler).
+DEPARTMENT_ROLES = frozenset({Role.HANDLER, Role.HEAD})

@@ -10,6 +10,7 @@ from app.models.appeals import (
 from app.models.audit import AuditEntry
 from app.models.geography import Category, Department, Region
 from app.models.outbox import OutboxAttempt, OutboxMessage
+from app.models.reference import RulesVersion
 from app.models.supervision import SupervisionOrder
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "OutboxAttempt",
     "OutboxMessage",
     "Region",
+    "RulesVersion",
     "SupervisionOrder",
     "SweepMark",
     "TrackingCounter",

@@ -16,6 +16,9 @@ class Account(Model):
     email = fields.CharField(max_length=254, null=True)
     phone = fields.CharField(max_length=32, null=True)
     is_active = fields.BooleanField(default=True)
+    # Set with a one-time password (an administrator's create or reset): until the account
+    # chooses its own, every staff page sends it to /account/password.
+    must_change_password = fields.BooleanField(default=False, db_default=False)
     created_at = UtcDatetimeField(auto_now_add=True)
 
     class Meta:

@@ -57,10 +57,18 @@ class Appeal(Model):
     first_reply_at = UtcDatetimeField(null=True)
     first_reply_due_at = UtcDatetimeField(null=True)
     first_reply_days = fields.SmallIntField(null=True)
-    return_count = fields.SmallIntField(default=0)
-    was_extended = fields.BooleanField(default=False)
-    was_redone = fields.BooleanField(default=False)
-    channel = fields.CharField(max_length=8, default="")  # app.domain.types.Channel
+    return_count = fields.SmallIntField(default=0, db_default=0)
+    was_extended = fields.BooleanField(default=False, db_default=False)
+    was_redone = fields.BooleanField(default=False, db_default=False)
+    channel = fields.CharField(max_length=8, default="", db_default="")  # domain.types.Channel
+    # 回访 of the current closing (0010; app.services.followup): when the call was settled
+    # (NULL: not yet), its result, the resident's satisfaction, unanswered calls so far, and
+    # whether a 回访 reopened the appeal (it does so once). The calls are events.
+    followup_at = UtcDatetimeField(null=True)
+    followup_result = fields.CharField(max_length=10, default="", db_default="")
+    followup_satisfaction = fields.CharField(max_length=24, default="", db_default="")
+    followup_attempts = fields.SmallIntField(default=0, db_default=0)
+    followup_reopened = fields.BooleanField(default=False, db_default=False)
     routing = fields.JSONField(null=True)
     updated_at = UtcDatetimeField(auto_now=True)
 
@@ -81,6 +89,10 @@ class Appeal(Model):
             Index(fields=("category_id", "submitted_at", "id")),
             Index(fields=("region_id", "submitted_at", "id")),
             Index(fields=("resident_id", "submitted_at", "id")),
+            # 回访: closed appeals by closing time (app.services.followup).
+            Index(fields=("status", "closed_at", "id")),
+            # Extension requests waiting for a decision (app.services.desk): a few rows.
+            Index(fields=("extension_requested_days", "department_id")),
         )
 
 

@@ -6,19 +6,20 @@ import asyncio
 import secrets
 from datetime import timedelta
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.transactions import in_transaction
 
-from app.domain.types import Role
+from app.domain.types import DEPARTMENT_ROLES, Role
 from app.models import Account, Appeal, Department, WebSession
 from app.schemas.limits import PASSWORD_MIN
 from app.services import throttle
 from app.services.errors import ServiceError
 from app.services.secrets import hash_token, token_matches
 from app.services.workflow import now_utc
+from app.settings import DEMO_PASSWORD
 
-HASHER = PasswordHasher()  # argon2id with the library's current recommended cost
+HASHER = PasswordHasher(type=Type.ID)  # argon2id, at the library's recommended cost
 _DUMMY_HASH = HASHER.hash("minsheng-dummy-password")
 SESSION_LIFETIME = timedelta(hours=12)
 TRACKING_LIFETIME = timedelta(hours=2)
@@ -45,23 +46,36 @@ async def create_account(username: str, password: str, role: Role, *, display_na
     if len(password) < PASSWORD_MIN:
         raise ServiceError(f"密码至少 {PASSWORD_MIN} 位。", "password")
     department = None
-    if role == Role.HANDLER:
+    if role in DEPARTMENT_ROLES:
         department = await Department.get_or_none(code=department_code or "")
         if department is None:
-            raise ServiceError("部门办理人必须属于一个部门。", "department")
+            raise ServiceError("部门办理人和部门负责人必须属于一个部门。", "department")
     return await Account.create(username=username, password_hash=await hash_password(password),
                                 role=role.value, display_name=display_name,
                                 department=department, email=email)
 
 
+def password_refusal(password: str, *, dev_mode: bool, current: str | None = None) -> str | None:
+    """Why a password someone chose for themself cannot be used, or None."""
+    if len(password) < PASSWORD_MIN:
+        return f"密码至少 {PASSWORD_MIN} 位。"
+    if password == DEMO_PASSWORD and not dev_mode:
+        return "不能使用演示环境的公开密码，请另设一个。"
+    if current is not None and password == current:
+        return "新密码不能与当前密码相同。"
+    return None
+
+
 async def set_password(account: Account, password: str, *, keep: str | None = None) -> None:
     """A new password ends every session of the account but `keep` (the session token of
-    the person changing it, if they are logged in)."""
+    the person changing it, if they are logged in), and replaces a one-time password an
+    administrator handed out (app.services.administration)."""
     if len(password) < PASSWORD_MIN:
         raise ServiceError(f"密码至少 {PASSWORD_MIN} 位。", "password")
     account.password_hash = await hash_password(password)
+    account.must_change_password = False
     async with in_transaction():
-        await account.save(update_fields=["password_hash"])
+        await account.save(update_fields=["password_hash", "must_change_password"])
         await end_sessions(account=account, keep=keep)
         await throttle.forget(throttle.account_name(account.username))
 

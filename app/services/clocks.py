@@ -3,12 +3,19 @@ and recomputing after the calendar changed."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from app.domain.clock import SHANGHAI, to_local
-from app.domain.deadlines import ClockFacts, ReplyClock, pauses_from_events, reply_clock
+from app.domain.deadlines import (
+    PAUSE_KINDS,
+    ClockFacts,
+    ReplyClock,
+    pauses_from_events,
+    reply_clock,
+)
 from app.domain.outcomes import RATINGS
 from app.domain.states import AWAITING_RATING, AWAITING_RESIDENT, CLOCK_RUNNING, Event
 from app.models import Appeal, AppealEvent
@@ -22,7 +29,7 @@ from app.services.workflow import RESIDENT, SYSTEM, Actor, now_utc, transition
 
 
 async def _pauses(appeal: Appeal, extra: tuple[datetime, datetime] | None = None) -> list:
-    events = await AppealEvent.filter(appeal_id=appeal.id, kind__in=["ask_info", "info_supplied"]
+    events = await AppealEvent.filter(appeal_id=appeal.id, kind__in=list(PAUSE_KINDS)
                                       ).order_by("id").values_list("kind", "at")
     pauses = pauses_from_events(events, appeal.window_start or appeal.submitted_at)
     return pauses + ([extra] if extra else [])
@@ -158,7 +165,7 @@ async def rate(rules: Rules, appeal: Appeal, form: Rating) -> Appeal:
     )
 
 
-async def recompute(rules: Rules, appeal: Appeal) -> bool:
+async def recompute(rules: Rules, appeal: Appeal, note: str = "") -> bool:
     """Bring one running deadline in line with the calendar; log an event if it moved."""
     clock = await clock_for(rules, appeal)
     if clock.deadline.due_at == appeal.reply_due_at and \
@@ -166,7 +173,7 @@ async def recompute(rules: Rules, appeal: Appeal) -> bool:
         return False
     old = appeal.reply_due_at
     await transition(
-        appeal, Event.DEADLINE_MOVED, SYSTEM, note="工作日历调整，重新计算答复期限",
+        appeal, Event.DEADLINE_MOVED, SYSTEM, note=note or "工作日历调整，重新计算答复期限",
         data={"old_due_at": old.isoformat() if old else None,
               "new_due_at": clock.deadline.due_at.isoformat()},
         changes=_deadline_changes(clock),
@@ -174,17 +181,29 @@ async def recompute(rules: Rules, appeal: Appeal) -> bool:
     return True
 
 
-async def recompute_all(rules: Rules, batch: int = 500) -> tuple[int, int]:
-    """Every open appeal, in id order and in batches; returns (looked at, moved)."""
+def _spanning(day: date) -> Q:
+    """Appeals whose window can walk over `day`: it starts before that day and is not due
+    before it begins. A change to that one day can move no other deadline."""
+    begins = _local_midnight(day)
+    return Q(reply_due_at__gte=begins) & (
+        Q(window_start__lt=begins) | Q(window_start__isnull=True, submitted_at__lt=begins))
+
+
+async def recompute_all(rules: Rules, batch: int = 500, *, spanning: date | None = None,
+                        note: str = "") -> tuple[int, int]:
+    """Every open appeal (with `spanning`, those whose window can cross that day), in id
+    order and in batches; returns (looked at, moved)."""
     seen = moved = 0
     last_id = 0
+    narrowed = _spanning(spanning) if spanning is not None else Q()
     while True:
-        appeals = await Appeal.filter(id__gt=last_id, status__in=sorted(CLOCK_RUNNING)) \
+        appeals = await Appeal.filter(narrowed, id__gt=last_id,
+                                      status__in=sorted(CLOCK_RUNNING)) \
             .order_by("id").limit(batch)
         if not appeals:
             return seen, moved
         for appeal in appeals:
             async with in_transaction():
-                moved += await recompute(rules, appeal)
+                moved += await recompute(rules, appeal, note)
         seen += len(appeals)
         last_id = appeals[-1].id

@@ -31,7 +31,7 @@ async def sync_rules(rules: Rules) -> dict[str, int]:
                     "region": regions[spec.region_code],
                     "head_name": spec.head_name,
                     "email": spec.email,
-                    "active": True,
+                    "active": spec.active,
                 },
             )
         await Department.exclude(code__in=list(rules.departments)).update(active=False)

@@ -27,7 +27,7 @@ from app.domain.rules import DetectorThresholds
 from app.domain.states import COUNTS_AS_OVERDUE
 from app.domain.types import TYPE_LABELS
 from app.models import Category, Department, Region
-from app.services import detectors
+from app.services import detectors, followup
 from app.services.detectors import UNASSIGNED, DetectorPage, Scope, Sql, scope_of
 from app.services.lists import PAGE_SIZE, _subtree
 
@@ -44,6 +44,8 @@ def _overdue(sql: Sql, now: datetime) -> str:
     return (f"a.status IN ({OVERDUE_STATES}) AND a.reply_due_at IS NOT NULL "
             f"AND a.reply_due_at < {sql.param(now)}")
 
+
+LATE = "a.first_reply_at > a.first_reply_due_at"  # round 1 answered after its deadline
 
 # Small tables as hashed sets (IN): one probe per appeal, not a subquery per appeal.
 SUPERVISED = "a.id IN (SELECT o.appeal_id FROM supervision_order o)"
@@ -67,6 +69,7 @@ FIGURES = (
     Figure("due", "应答复", _due),
     Figure("reply_on_time", "按时答复",
            lambda s, n: "a.first_reply_at <= a.first_reply_due_at"),
+    Figure("reply_late", "逾期答复", lambda s, n: LATE),
     Figure("overdue", "超期未答复", _overdue),
     Figure("replied", "已答复", lambda s, n: "a.first_reply_at IS NOT NULL"),
     Figure("rated", "已评价", lambda s, n: "a.rating <> ''"),
@@ -78,6 +81,9 @@ FIGURES = (
     Figure("extended", "获准延期", lambda s, n: "a.assigned_at IS NOT NULL AND a.was_extended"),
     Figure("supervised", "督办", lambda s, n: SUPERVISED),
     Figure("supervised_on_time", "督办按时反馈", lambda s, n: SUPERVISED_ON_TIME),
+    # 回访, as app.services.followup counts them (the current closing's settled call).
+    *(Figure(key, *followup.figures(None)[key])
+      for key in ("followed_up", "followup_reached", "followup_solved")),
 )
 BY_KEY = {f.key: f for f in FIGURES}
 
@@ -108,9 +114,13 @@ RATES = (
          "延期率：获准延期的诉求件数 ÷ 已分派件数。"),
     Rate("supervision", "督办按时反馈率", "supervised_on_time", "supervised",
          "督办：被督办的诉求件数，其中在督办期限前反馈的比例。"),
+    Rate("followup", "回访解决率", "followup_solved", "followup_reached",
+         "回访解决率：办结后回访接通的诉求中，群众表示问题已解决的比例（部分解决不计入）。"
+         "“已回访”另含多次未接通而结束的回访；回访未解决重新办理的，以最近一次回访为准。"),
 )
 RATE_BY_KEY = {r.key: r for r in RATES}
-RANKABLE = {"ack", "reply", "satisfaction", "redo", "return", "extension", "supervision"}
+RANKABLE = {"ack", "reply", "satisfaction", "redo", "return", "extension", "supervision",
+            "followup"}
 LOWER_IS_BETTER = {"redo", "return", "extension"}
 
 

@@ -23,7 +23,7 @@ from app.domain.supervision import (
     OrderStatus,
     next_order_status,
 )
-from app.domain.types import Role
+from app.domain.types import DEPARTMENT_ROLES
 from app.models import Account, Appeal, Department, SupervisionOrder
 from app.notify import notices, outbox
 from app.rules import Rules
@@ -46,7 +46,8 @@ def _due(rules: Rules, at: datetime, days: int) -> datetime:
 
 async def _department_people(department_id: int) -> tuple[Department, list]:
     department = await Department.get(id=department_id)
-    handlers = await Account.filter(role=Role.HANDLER, department_id=department_id,
+    handlers = await Account.filter(role__in=sorted(DEPARTMENT_ROLES),
+                                    department_id=department_id,
                                     is_active=True).exclude(email=None)
     return department, [department.email, *handlers]
 

@@ -24,7 +24,7 @@ from app.domain.states import (
     Event,
     Status,
 )
-from app.domain.types import Role
+from app.domain.types import DEPARTMENT_ROLES, Role
 from app.models import Account, Appeal, Department, SweepMark
 from app.notify import notices, outbox
 from app.services import supervision
@@ -70,7 +70,8 @@ class _Recipients:
         if appeal.department_id is not None:
             if appeal.department_id not in self.departments:
                 found = await Department.get(id=appeal.department_id)
-                handlers = await Account.filter(role=Role.HANDLER, department_id=found.id,
+                handlers = await Account.filter(role__in=sorted(DEPARTMENT_ROLES),
+                                                department_id=found.id,
                                                 is_active=True).exclude(email=None)
                 self.departments[found.id] = (found, [*handlers, found.email])
             department, people = self.departments[appeal.department_id]

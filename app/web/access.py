@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from app.domain.states import Event, allowed_events
-from app.domain.types import Role
+from app.domain.types import DEPARTMENT_ROLES, Role
 from app.models import Account, Appeal
 from app.schemas.limits import TRACKING_NUMBER_MAX
 
 H, D, I = Role.HANDLER, Role.DISPATCHER, Role.INSPECTOR  # noqa: E741
+HEAD, ADMIN = Role.HEAD, Role.ADMIN
 
-ROUTE_ROLES: dict[str, frozenset[Role]] = {
+
+def _heads_too(table: dict[str, frozenset[Role]]) -> dict[str, frozenset[Role]]:
+    """A department head (部门负责人) is a handler of their department first: every route
+    open to handlers is open to heads; what heads do beyond that is named in the table."""
+    return {name: roles | {HEAD} if H in roles else roles for name, roles in table.items()}
+
+
+ROUTE_ROLES: dict[str, frozenset[Role]] = _heads_too({
     "handler_queue": frozenset({H}),
     "triage_queue": frozenset({D}),
     "inspect_list": frozenset({I}),
@@ -27,9 +35,17 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = {
     # Statistics: a handler sees only their own department's row (app.web.stats_pages).
     "stats": frozenset({H, D, I}),
     "stats_list": frozenset({H, D, I}),
+    # Each page's own export (format=csv|xlsx): whoever reads the page, of what it shows
+    # them (a handler: their own department's row and lists), audited.
+    "export_detector_list": frozenset({D, I}),
+    "export_stats": frozenset({H, D, I}),
+    "export_stats_list": frozenset({H, D, I}),
+    # The monthly report (and its XLSX, audited): what an inspector hands to the 纪委.
+    "report": frozenset({D, I}),
     "ask_info": frozenset({H}),
     "request_extension": frozenset({H}),
-    "decide_extension": frozenset({D, I}),
+    # A head decides their own department's requests (may_see), never their own (clocks).
+    "decide_extension": frozenset({D, I, HEAD}),
     "reject_appeal": frozenset({D}),
     # 督办 (issue 10): inspectors issue, close and re-issue; the department answers; a
     # handler's list shows their own department's orders. 催办: inspectors and dispatchers.
@@ -39,7 +55,41 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = {
     "close_supervision": frozenset({I}),
     "reissue_supervision": frozenset({I}),
     "remind": frozenset({D, I}),
-}
+    # The hotline desk (issue 11, app.web.desk): a dispatcher takes a call; the extension
+    # requests waiting for whoever may decide them (a head: their department's).
+    "intake_form": frozenset({D}),
+    "intake": frozenset({D}),
+    "pending_extensions": frozenset({D, I, HEAD}),
+    # 回访 (app.web.followup_pages): the dispatchers' calls after closing.
+    "followup_list": frozenset({D}),
+    "followup_call": frozenset({D}),
+    "record_followup": frozenset({D}),
+    # Issue 11: the audit of administrative actions and exports, read-only, for inspectors.
+    "audit_log": frozenset({I}),
+    # Administration (app.web.admin): accounts; no appeal's content is on these pages.
+    "admin_home": frozenset({ADMIN}),
+    "admin_accounts": frozenset({ADMIN}),
+    "admin_account_new": frozenset({ADMIN}),
+    "admin_account_create": frozenset({ADMIN}),
+    "admin_account": frozenset({ADMIN}),
+    "admin_account_change": frozenset({ADMIN}),
+    "admin_account_disable": frozenset({ADMIN}),
+    "admin_account_reset": frozenset({ADMIN}),
+    # Reference data (app.web.admin_reference): departments, hot topics, the calendar,
+    # keyword rules and the category table; no appeal's content on these pages either.
+    "admin_reference": frozenset({ADMIN}),
+    "admin_departments": frozenset({ADMIN}),
+    "admin_department_deactivate": frozenset({ADMIN}),
+    "admin_department_activate": frozenset({ADMIN}),
+    "admin_hot_topics": frozenset({ADMIN}),
+    "admin_hot_topics_edit": frozenset({ADMIN}),
+    "admin_calendar": frozenset({ADMIN}),
+    "admin_calendar_add": frozenset({ADMIN}),
+    "admin_calendar_remove": frozenset({ADMIN}),
+    "admin_routing": frozenset({ADMIN}),
+    "admin_keyword_rule": frozenset({ADMIN}),
+    "admin_category_department": frozenset({ADMIN}),
+})
 
 # The event each acting route causes: its button shows only where the state table allows it.
 ROUTE_EVENTS: dict[str, Event] = {
@@ -55,8 +105,10 @@ ROUTE_EVENTS: dict[str, Event] = {
 
 HOME_BY_ROLE = {
     Role.HANDLER: "handler_queue",
+    Role.HEAD: "handler_queue",
     Role.DISPATCHER: "triage_queue",
     Role.INSPECTOR: "inspect_list",
+    Role.ADMIN: "admin_home",
 }
 
 
@@ -83,7 +135,7 @@ def may_see(account: Account, appeal: Appeal) -> bool:
     role = Role(account.role)
     if role in (Role.DISPATCHER, Role.INSPECTOR):
         return True
-    if role == Role.HANDLER:
+    if role in DEPARTMENT_ROLES:
         # A report's named unit never handles it, so never sees it either.
         return (
             appeal.department_id is not None
@@ -95,4 +147,4 @@ def may_see(account: Account, appeal: Appeal) -> bool:
 
 def sees_contact(account: Account, appeal: Appeal) -> bool:
     """A reporter's identity is never shown to the department handling the report."""
-    return not (Role(account.role) == Role.HANDLER and appeal.type == "report")
+    return not (Role(account.role) in DEPARTMENT_ROLES and appeal.type == "report")

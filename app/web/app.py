@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -23,7 +24,18 @@ from app.services import predictor
 from app.services.errors import ServiceError
 from app.services.throttle import LoginLocked
 from app.settings import Settings
-from app.web import api, public, residents, staff, stats_pages
+from app.web import (
+    admin,
+    admin_reference,
+    api,
+    desk,
+    followup_pages,
+    public,
+    report_pages,
+    residents,
+    staff,
+    stats_pages,
+)
 from app.web.accesslog import AccessLog
 from app.web.context import keep_in_app
 from app.web.render import render
@@ -138,14 +150,23 @@ def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> S
         # What is loaded by now (the model, jieba's dictionary, routes, ORM metadata) lives as
         # long as the process: keep it out of the collector's full passes, which otherwise
         # walk it all and stall every request in flight.
+        # The database's rules, not the files', from the start; then a check every few
+        # seconds, so an edit made through another process reaches this one.
+        live = app.state.live_rules
+        await live.refresh()
+        stop_checking = asyncio.Event()
+        checking = asyncio.create_task(live.keep_fresh(stop_checking,
+                                                       app.state.rules_check_seconds))
         gc.freeze()
         worker = None
         if settings.inprocess_worker:
-            worker = BackgroundWorker(settings, periodic_jobs(settings, rules))
+            worker = BackgroundWorker(settings, periodic_jobs(settings, live))
             worker.start()
         try:
             yield
         finally:
+            stop_checking.set()
+            await checking
             if worker is not None:
                 await worker.stop()
             if manage_db:
@@ -154,6 +175,8 @@ def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> S
 
     app = Starlette(
         routes=[*public.routes, *residents.routes, *staff.routes, *stats_pages.routes,
+                *report_pages.routes, *admin.routes, *admin_reference.routes,
+                *desk.routes, *followup_pages.routes,
                 *api.routes,
                 Mount("/static", StaticFiles(directory=STATIC), name="static")],
         exception_handlers={

@@ -162,7 +162,8 @@ async def login_form(request: Request) -> Response:
 def _safe_next(request: Request, value: str | None = None) -> str:
     target = value if value is not None else request.query_params.get("next", "")
     # Only local paths: never an open redirect.
-    return target if target.startswith("/staff") and "//" not in target else "/staff"
+    return target if target.startswith(("/staff", "/admin/")) and "//" not in target \
+        else "/staff"
 
 
 async def login(request: Request) -> Response:
@@ -175,6 +176,8 @@ async def login(request: Request) -> Response:
         return render(request, "login.html",
                       {"error": "用户名或密码不正确。", "next": target}, status=400)
     token = await accounts.open_session(account=account)
+    if account.must_change_password:  # a one-time password: their own one first
+        target = "/account/password"
     return session_redirect(request, SESSION_COOKIE, token, target)
 
 

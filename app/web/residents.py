@@ -15,6 +15,7 @@ from app.schemas import accounts as forms
 from app.schemas.base import InputError, parse_form
 from app.services import accounts, lists, residents
 from app.web import access, tracking
+from app.web.context import settings_of
 from app.web.render import render, session_redirect
 from app.web.security import SESSION_COOKIE, checked_form, client_address
 from app.web.tracking import appeal_page
@@ -205,6 +206,11 @@ async def change_password(request: Request) -> Response:
     if await accounts.authenticate_throttled(account.username, data.current) is None:
         return render(request, "account_password.html",
                       {"errors": {"current": "当前密码不正确。"}}, status=400)
+    refusal = accounts.password_refusal(data.password, current=data.current,
+                                        dev_mode=settings_of(request).dev_mode)
+    if refusal is not None:
+        return render(request, "account_password.html",
+                      {"errors": {"password": refusal}}, status=400)
     await accounts.set_password(account, data.password,
                                 keep=request.cookies.get(SESSION_COOKIE))
     return render(request, "message.html", {

@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
-from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.domain.clock import explain_zh
 from app.domain.masking import mask_email, mask_phone
 from app.domain.states import STATUS_LABELS, WITH_DEPARTMENT, Event
-from app.domain.types import TYPE_LABELS, Role
+from app.domain.types import CHANNEL_LABELS, DEPARTMENT_ROLES, TYPE_LABELS, Role
 from app.models import Account, Appeal, AppealEvent, AppealReply, Category, Department, Region
 from app.schemas import staff as forms
-from app.schemas.base import parse_form
+from app.schemas.base import Input, parse_form
 from app.services import (
     audit,
     clocks,
+    desk,
     detectors,
     exports,
     handling,
@@ -35,12 +34,14 @@ from app.services import (
 from app.services.accounts import load_session
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.workflow import Actor
-from app.web import access, presenters
+from app.web import access, downloads, flash, presenters
 from app.web.context import rules_of
 from app.web.render import render
 from app.web.security import SESSION_COOKIE, checked_form
 
 Handler = Callable[[Request, Account], Awaitable[Response]]
+# Where an account with a one-time password is sent until it has chosen its own.
+CHANGE_PASSWORD = "/account/password"  # noqa: S105 - a path, not a password
 
 
 def staff_route(name: str) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
@@ -55,9 +56,12 @@ def staff_route(name: str) -> Callable[[Handler], Callable[[Request], Awaitable[
                 return RedirectResponse(f"/login?next={target}", status_code=303)
             account = session.account
             request.state.account = account
+            if account.must_change_password:
+                return RedirectResponse(CHANGE_PASSWORD, status_code=303)
             if not access.may_use(account, name):
                 raise HTTPException(404)
-            return await handler(request, account)
+            request.state.flash = flash.read(request)
+            return flash.shown(request, await handler(request, account))
 
         return endpoint
 
@@ -74,6 +78,8 @@ async def staff_home(request: Request) -> Response:
     session = await load_session(request.cookies.get(SESSION_COOKIE))
     if session is None or session.account is None:
         return RedirectResponse("/login", status_code=303)
+    if session.account.must_change_password:
+        return RedirectResponse(CHANGE_PASSWORD, status_code=303)
     target = access.HOME_BY_ROLE.get(Role(session.account.role))
     if target is None:
         request.state.account = session.account
@@ -99,11 +105,24 @@ async def handler_queue(request: Request, account: Account) -> Response:
 
 @staff_route("triage_queue")
 async def triage_queue(request: Request, account: Account) -> Response:
-    found = await lists.listing(request.query_params, lists.triage(),
+    """Triage, most urgent first, each row saying why it waits; `reason` filters by that."""
+    reason = request.query_params.get("reason", "").strip()
+    base, bad_reason = lists.triage(), {}
+    if reason in desk.REASONS:
+        base = desk.waiting_because(base, reason)
+    elif reason:
+        reason, bad_reason = "", {"reason": desk.REASON_ERROR}
+    found = await lists.listing(request.query_params, base,
                                 lists.MOST_URGENT_FIRST, now=datetime.now(UTC),
                                 allowed=("type", "overdue"), count=True)
-    return render(request, "queue.html", {
-        **_listed(request, found), "action": "/staff/triage", "title": "待分派诉求",
+    listed = _listed(request, found)
+    listed["links"] = found.page.links({**found.filters.params(),
+                                        **({"reason": reason} if reason else {})})
+    listed["errors"] = {**listed["errors"], **bad_reason}
+    return render(request, "triage_queue.html", {
+        **listed, "action": "/staff/triage", "title": "待分派诉求",
+        "reasons": desk.REASONS, "reason": reason,
+        "waiting": await desk.triage_reasons(found.page.appeals),
     })
 
 
@@ -116,7 +135,7 @@ async def inspect_list(request: Request, account: Account) -> Response:
     found = await lists.listing(request.query_params, Appeal.all(), lists.NEWEST_FIRST,
                                 now=datetime.now(UTC), related=("department",))
     if fmt:
-        found.errors["format"] = "导出格式只能是 CSV 或 XLSX。"
+        found.errors["format"] = exports.FORMAT_ERROR
     return render(request, "inspect_list.html", {
         **_listed(request, found), "statuses": STATUS_LABELS, "types": TYPE_LABELS,
         "export_query": "".join(f"{urlencode(found.filters.params())}&"
@@ -140,18 +159,9 @@ async def _export_appeals(request: Request, account: Account, fmt: str) -> Respo
         message = "未导出：" + "；".join({**errors, **unknown}.values())
         return render(request, "error.html", {"message": message}, status=400)
     entry = await exports.start_record(account, fmt, filters.params(), now)
-    size = getattr(request.app.state, "export_batch_size", exports.BATCH_SIZE)
-    name = exports.file_name(fmt, now)
-    if fmt == "csv":
-        return StreamingResponse(
-            exports.csv_stream(query, entry, now, size=size),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"',
-                     "Cache-Control": "no-store"})
-    path = await exports.xlsx_file(query, entry, now, size=size)
-    return FileResponse(path, media_type=exports.XLSX_TYPE, filename=name,
-                        headers={"Cache-Control": "no-store"},
-                        background=BackgroundTask(os.unlink, path))
+    sheet = await exports.appeal_sheet(exports.batches(query, downloads.batch_size(request)),
+                                       now)
+    return await downloads.download(sheet, entry, fmt, exports.file_name(fmt, now))
 
 
 @staff_route("export_log")
@@ -159,8 +169,7 @@ async def export_log(request: Request, account: Account) -> Response:
     """The exports made, newest first, paged by id (`?after=<id>`)."""
     found, message = await exports.log_page(request.query_params.get("after"))
     return render(request, "export_log.html", {
-        **found, "errors": {"after": message} if message else {},
-        "labels": exports.FILTER_LABELS, "statuses": STATUS_LABELS, "types": TYPE_LABELS})
+        **found, "errors": {"after": message} if message else {}})
 
 
 def _listed(request: Request, found: lists.Listing) -> dict:
@@ -206,6 +215,7 @@ async def _detail_page(request: Request, account: Account, appeal: Appeal,
     return render(request, "appeal_detail.html", {
         "refused": refused or {},
         "appeal": appeal, "events": events, "contact": contact, "role": role.value,
+        "channel": CHANNEL_LABELS.get(appeal.channel, ""),
         "mark": _marks(request, [appeal])[appeal.id], "explanation": explanation,
         "routing": appeal.routing if role in (Role.DISPATCHER, Role.INSPECTOR) else None,
         "max_due_at": clock.max_due_at,
@@ -249,8 +259,12 @@ def _reply_of_event(events: list[AppealEvent], replies: list[AppealReply]) -> di
     return found
 
 
-# Refusals that concern the appeal as a whole, not a field: the error page says them.
+# Refusals that concern the appeal as a whole, not a field: said above the page's forms.
 NOT_A_FIELD = ("illegal_transition", "conflict", "not_found")
+
+
+class NoFields(Input):
+    """A form that is only a button (签收)."""
 
 
 async def _act(request: Request, account: Account, posted: str, model, act, *,
@@ -260,17 +274,23 @@ async def _act(request: Request, account: Account, posted: str, model, act, *,
     form = await checked_form(request)
     appeal = await _visible(account, request.path_params["tracking_number"])
     try:
-        await act(appeal, Actor.of(account), parse_form(model, form))
+        data = parse_form(model, form)
+        said = await act(appeal, Actor.of(account), data)
     except ServiceError as exc:
-        if exc.field is None or exc.code in NOT_A_FIELD:
+        if exc.code == "not_found":
             raise
-        errors = exc.errors if isinstance(exc, ValidationFailed) else {exc.field: exc.message}
+        if isinstance(exc, ValidationFailed):
+            errors = exc.errors
+        else:  # about the appeal as a whole (someone acted first): above the forms
+            field = exc.field if exc.field and exc.code not in NOT_A_FIELD else "_"
+            errors = {field: exc.message}
         typed = {key: str(form.get(key, "")) for key in model.model_fields}
         page = await _detail_page(request, account, await Appeal.get(id=appeal.id),
                                   {"form": posted, "errors": errors, "typed": typed})
-        page.status_code = 400
+        page.status_code = 409 if exc.code in ("conflict", "illegal_transition") else 400
         return page
-    return RedirectResponse(then, status_code=303) if then else _back(appeal)
+    response = RedirectResponse(then, status_code=303) if then else _back(appeal)
+    return flash.put(request, response, said or flash.done(posted, data))
 
 
 @staff_route("ask_info")
@@ -326,6 +346,11 @@ async def detector_list(request: Request, account: Account) -> Response:
     thresholds = rules_of(request).detectors
     scope, errors = await detectors.scope_of(request.query_params, datetime.now(UTC),
                                              thresholds)
+    fmt = request.query_params.get("format")
+    if fmt in exports.FORMATS:
+        return await _export_detector(request, account, fmt, detector, scope, errors)
+    if fmt:
+        errors["format"] = exports.FORMAT_ERROR
     after, bad_cursor = detectors.cursor_of(request.query_params)
     found = await detectors.listing(detector, scope, thresholds, after)
     params = {"detector": detector.key, **scope.params()}
@@ -341,16 +366,38 @@ async def detector_list(request: Request, account: Account) -> Response:
     })
 
 
+async def _export_detector(request: Request, account: Account, fmt: str,
+                           detector: detectors.Detector, scope: detectors.Scope,
+                           errors: dict[str, str]) -> Response:
+    """Every appeal of the detector's list (all its pages), as a file."""
+    if not access.may_use(account, "export_detector_list"):
+        raise HTTPException(404)
+    if (refusal := downloads.refused(request, errors)) is not None:
+        return refusal
+    thresholds, now = rules_of(request).detectors, datetime.now(UTC)
+
+    def where(sql: detectors.Sql) -> str:
+        return (f"{scope.where(sql)} AND {detector.base or '1 = 1'} "
+                f"AND {detector.condition(sql, thresholds)}")
+
+    entry = await exports.start_record(account, fmt, {"detector": detector.key,
+                                                      **scope.params()}, now, "detector")
+    sheet = await exports.appeal_sheet(
+        exports.matching(where, downloads.batch_size(request)), now, detector.title[:31])
+    return await downloads.download(sheet, entry, fmt,
+                                    exports.file_name(fmt, now, f"detector-{detector.key}"))
+
+
 def _back(appeal: Appeal) -> RedirectResponse:
     return RedirectResponse(f"/staff/appeals/{appeal.tracking_number}", status_code=303)
 
 
 @staff_route("acknowledge")
 async def acknowledge(request: Request, account: Account) -> Response:
-    await checked_form(request)
-    appeal = await _visible(account, request.path_params["tracking_number"])
-    await handling.acknowledge(appeal, Actor.of(account))
-    return _back(appeal)
+    async def act(appeal: Appeal, actor: Actor, data: NoFields) -> None:
+        await handling.acknowledge(appeal, actor)
+
+    return await _act(request, account, "acknowledge", NoFields, act)
 
 
 @staff_route("reply")
@@ -379,8 +426,12 @@ async def return_appeal(request: Request, account: Account) -> Response:
 
 @staff_route("route_appeal")
 async def route_appeal(request: Request, account: Account) -> Response:
-    async def act(appeal: Appeal, actor: Actor, data: forms.Route) -> None:
-        await routing.route_manual(rules_of(request), appeal, actor, data)
+    async def act(appeal: Appeal, actor: Actor, data: forms.Route) -> str:
+        # The picker sends a department's name (or its code): the service takes the code.
+        department = await desk.department_named(data.department)
+        await routing.route_manual(rules_of(request), appeal, actor,
+                                   data.model_copy(update={"department": department.code}))
+        return flash.done("route", data, department.name)
 
     return await _act(request, account, "route", forms.Route, act)
 
@@ -436,7 +487,7 @@ async def supervision_list(request: Request, account: Account) -> Response:
         errors = {}
     except ValidationFailed as exc:
         chosen, errors = forms.SupervisionFilter(), exc.errors
-    department = account.department_id if Role(account.role) == Role.HANDLER else None
+    department = account.department_id if Role(account.role) in DEPARTMENT_ROLES else None
     orders, after = await supervision.listed(chosen, department)
     query = {"status": chosen.status or "", "after": after} if after else None
     return render(request, "supervision_list.html", {

@@ -38,7 +38,7 @@ from app.domain.clock import WorkingCalendar, to_local  # noqa: E402
 from app.domain.types import Role  # noqa: E402
 from app.models import AuditEntry  # noqa: E402
 from app.rules import load_rules  # noqa: E402
-from app.services import stats  # noqa: E402
+from app.services import report, stats  # noqa: E402
 from app.services.accounts import create_account  # noqa: E402
 from app.services.reference import sync_rules  # noqa: E402
 from tests.benchmarks.bench_exports import PASSWORD, free_port, login, memory_kb  # noqa: E402
@@ -269,6 +269,22 @@ async def time_page(label: str, params: dict[str, str], now: datetime, min_volum
         await conn.close()
 
 
+async def time_report(month, now: datetime, rules, runs: int) -> None:
+    """The monthly report as /staff/report builds it, and its XLSX, median of `runs`."""
+    built, sheets = [], []
+    for _ in range(runs + 1):  # the first warms up
+        t0 = time.perf_counter()
+        found = await report.monthly(month, now, rules)
+        built.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        data = await report.xlsx(found)
+        sheets.append(time.perf_counter() - t0)
+    print(f"\nreport {month:%Y-%m}: monthly() median {statistics.median(built[1:]):.3f} s, "
+          f"xlsx() median {statistics.median(sheets[1:]):.3f} s ({len(data) / 1e6:.2f} MB) "
+          f"of {runs}; {len(found.late):,} answered late, {len(found.overdue):,} overdue, "
+          f"{len(found.orders):,} 督办")
+
+
 async def start_serve(url: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "MINSHENG_DEV": "1", "DATABASE_URL": url, "MINSHENG_RATE_LIMIT": "0",
@@ -340,6 +356,7 @@ async def main(count: int, runs: int, shuffled: bool) -> None:
         minimum = rules.detectors.stats_min_volume
         await time_page("month", month, now, minimum, runs, url, explain=True)
         await time_page("year", year, now, minimum, runs, url, explain=False)
+        await time_report(last.replace(day=1), now, rules, runs)
 
         username = f"inspector-{uuid.uuid4().hex[:6]}"
         await create_account(username, PASSWORD, Role.INSPECTOR, display_name=username)
@@ -352,6 +369,11 @@ async def main(count: int, runs: int, shuffled: bool) -> None:
                 for _ in range(2):  # the second is the one a returning inspector waits for
                     await measured_get(client, pid, f"GET /staff/stats ({label}, HTTP)",
                                        "/staff/stats", params)
+            report_month = {"month": last.strftime("%Y-%m")}
+            await measured_get(client, pid, "GET /staff/report (month, HTTP)", "/staff/report",
+                               report_month)
+            await measured_get(client, pid, "GET /staff/report XLSX (month, HTTP)",
+                               "/staff/report", {**report_month, "format": "xlsx"})
             start = now.date() - timedelta(days=200)
             window = {"submitted_from": start.isoformat(),
                       "submitted_to": (start + timedelta(days=36)).isoformat(),

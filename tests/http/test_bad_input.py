@@ -205,8 +205,11 @@ async def test_return_without_reason_gets_chinese_error(database, new_client):
     assert await _state(number) == before
 
 
-@pytest.mark.parametrize("department", ["", "000000-nobody"])
-async def test_route_to_unknown_department_gets_chinese_error(database, new_client, department):
+@pytest.mark.parametrize(("department", "message"), [
+    ("", "请选择有效的承办部门。"),
+    ("000000-nobody", "没有名为“000000-nobody”的部门，请从列表中选择。")])
+async def test_route_to_unknown_department_gets_chinese_error(database, new_client, department,
+                                                              message):
     dispatcher = new_client()
     number = (await make_appeal("assigned", DEPARTMENT, title=unique("办理出错"))).number
     page = f"/staff/appeals/{number}"
@@ -214,7 +217,7 @@ async def test_route_to_unknown_department_gets_chinese_error(database, new_clie
     before = await _state(number)
     response = await post_form(dispatcher, f"{page}/route", {"department": department}, page)
     assert response.status_code == 400
-    assert "请选择有效的承办部门。" in response.text
+    assert message in response.text
     assert await _state(number) == before
 
 

@@ -11,7 +11,7 @@ import pytest
 from starlette.routing import Route
 
 from app.domain.types import Role
-from app.models import Account, Appeal, AppealEvent, WebSession
+from app.models import Account, Appeal, AppealEvent, Department, RulesVersion, WebSession
 from app.services.accounts import load_session
 from app.web import access
 from app.web.app import create_app
@@ -57,11 +57,25 @@ FORMS = {
     "track_info": {"info": "工地在幸福路12号，施工方是云州建工集团。"},
     "track_rating": {"rating": "satisfied"},
     "reject_appeal": {"reason": "other_channel", "explanation": "该事项已进入诉讼程序。"},
+    "record_followup": {"reached": "yes", "solved": "unsolved", "satisfaction": "unsatisfied"},
+}
+# Reference data (app.web.admin_reference): with the right token these are refused by the
+# form itself, or change nothing, as an edit would change the rules under every other test
+# of the session (tests/http/test_admin_reference.py makes the edits, on its own database).
+REFERENCE_FORMS = {
+    "admin_department_deactivate": {"reason": ""},
+    "admin_department_activate": {},
+    "admin_hot_topics_edit": {"action": "up", "topic": "惠农政策落实"},
+    "admin_calendar_add": {"date": "2026-02-30", "working": "holiday", "reason": "防伪造"},
+    "admin_calendar_remove": {"date": "2031-01-02"},
+    "admin_keyword_rule": {"action": "add", "name": "", "words": "防伪造",
+                           "department": "zhujian"},
+    "admin_category_department": {"category": "城乡建设", "department": "nosuch"},
 }
 # The state an appeal must be in for the action to be possible at all.
 STATE = {"reply": "accepted", "ask_info": "accepted", "request_extension": "accepted",
          "decide_extension": "extension_requested", "track_info": "awaiting_info",
-         "track_rating": "replied", "reject_appeal": "triage"}
+         "track_rating": "replied", "reject_appeal": "triage", "record_followup": "closed"}
 async def _tracked_client(app, receipt: dict):
     client = make_client(app)
     tracked = await post_form(client, "/track", {"username": receipt["username"],
@@ -163,6 +177,31 @@ async def _scenario(app, name: str, path: str) -> tuple:
             assert (await client.get("/track/appeal")).status_code == 200
 
         return client, path, {}, unchanged
+
+    if name.startswith("admin_account"):  # an administrator's action on an account
+        client = await _staff_client(app, name)
+        target = await Account.get(username=await make_staff(Role.HANDLER, DEPARTMENT))
+        username = unique("csrf")
+
+        async def unchanged():
+            after = await Account.get(id=target.id)
+            assert (after.role, after.is_active, after.password_hash) == (
+                target.role, target.is_active, target.password_hash)
+            assert not await Account.filter(username=username).exists()
+
+        data = {"username": username, "role": "head", "department": DEPARTMENT}
+        return client, path.replace("{account_id:int}", str(target.id)), data, unchanged
+
+    if name in REFERENCE_FORMS:  # an administrator's edit of the reference data
+        client = await _staff_client(app, name)
+        versions = await RulesVersion.all().count()
+        active = await Department.filter(active=True).count()
+
+        async def unchanged():
+            assert await RulesVersion.all().count() == versions
+            assert await Department.filter(active=True).count() == active
+
+        return client, path.replace("{code}", DEPARTMENT), REFERENCE_FORMS[name], unchanged
 
     # Anything else: a staff action on one appeal (or a new route this file has not met).
     params = set(re.findall(r"{(\w+)}", path))

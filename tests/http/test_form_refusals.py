@@ -70,7 +70,8 @@ async def test_routing_to_an_unknown_unit_keeps_the_note(database, new_client):
     response = await post_form(dispatcher, f"{page}/route",
                                {"department": "000000-nobody", "note": "转住建"}, page)
     assert response.status_code == 400
-    assert _beside(response.text, 'id="route-department"') == "请选择有效的承办部门。"
+    assert _beside(response.text, 'id="route-department"') == \
+        "没有名为“000000-nobody”的部门，请从列表中选择。"
     assert 'value="转住建"' in response.text
     assert (await Appeal.get(id=made.appeal.id)).status == "triage"
 

@@ -15,7 +15,8 @@ from app.domain.types import Role
 from app.models import Appeal, AppealEvent, AppealReply, Department, SupervisionOrder
 from app.schemas import staff
 from app.schemas.base import parse
-from app.services import routing, stats
+from app.schemas.followup import Followup
+from app.services import followup, routing, stats
 from app.services.detectors import Scope
 from tests.conftest import login, make_staff
 from tests.factories import dispatcher, handler_of, make_appeal
@@ -62,8 +63,14 @@ async def _supervise(appeal: Appeal, answered: float | None) -> None:
         answered_at=days(answered) if answered is not None else None)
 
 
+async def _call(appeal: Appeal, solved: str) -> None:
+    await followup.record(rules_for_test(), await Appeal.get(id=appeal.id), await dispatcher(),
+                          parse(Followup, {"reached": "yes", "solved": solved,
+                                           "satisfaction": "satisfied"}))
+
+
 async def _golden() -> None:
-    await _appeal("closed", OWN, reply=1, rating="satisfied")
+    await _call(await _appeal("closed", OWN, reply=1, rating="satisfied"), "solved")
     await _appeal("closed", OWN, ack=2, reply=6, rating="basically_satisfied")  # late twice
     extended = await _appeal("replied", OWN, reply=8, due=10)  # on time, counting the grant
     await AppealEvent.create(appeal_id=extended.id, kind="extension_grant",
@@ -80,7 +87,7 @@ async def _golden() -> None:
                                parse(staff.Route, {"department": OWN}))
     await Appeal.filter(id=returned.id).update(assigned_at=AT, ack_due_at=days(1),
                                                acknowledged_at=None, reply_due_at=FAR)
-    await _appeal("closed", OTHER, reply=3, rating="satisfied")
+    await _call(await _appeal("closed", OTHER, reply=3, rating="satisfied"), "partly")
     await _appeal("assigned", OTHER, ack=None, due=FAR)
 
 
@@ -90,12 +97,13 @@ def rules_for_test():
 
 
 # By hand, from the appeals above (in this order of figures).
-KEYS = ("received", "assigned", "ack_on_time", "due", "reply_on_time", "overdue", "replied",
+KEYS = ("received", "assigned", "ack_on_time", "due", "reply_on_time", "reply_late", "overdue",
+        "replied",
         "rated", "satisfied", "redone", "returned", "extended", "supervised",
-        "supervised_on_time")
+        "supervised_on_time", "followed_up", "followup_reached", "followup_solved")
 EXPECTED = {
-    OWN: dict(zip(KEYS, (7, 7, 4, 5, 3, 2, 4, 3, 2, 1, 1, 1, 2, 1), strict=True)),
-    OTHER: dict(zip(KEYS, (2, 2, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 0), strict=True)),
+    OWN: dict(zip(KEYS, (7, 7, 4, 5, 3, 1, 2, 4, 3, 2, 1, 1, 1, 2, 1, 1, 1, 1), strict=True)),
+    OTHER: dict(zip(KEYS, (2, 2, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0), strict=True)),
 }
 TOTALS = {k: EXPECTED[OWN][k] + EXPECTED[OTHER][k] for k in KEYS}
 # Working days from Tuesday 2016-05-10: replies on Wed 11th (1), Mon 16th (4), Wed 18th (6)
@@ -125,6 +133,7 @@ async def test_every_figure_equals_the_value_computed_by_hand(golden):
     assert (table.total.mean_days, table.total.median_days) == pytest.approx(DAYS[""])
     assert found[OWN].rate("reply") == pytest.approx(3 / 5)
     assert found[OWN].rate("satisfaction") == pytest.approx(2 / 3)
+    assert (found[OWN].rate("followup"), found[OTHER].rate("followup")) == (1.0, 0.0)
     # 按时答复率: 教育 1/1 ahead of 住建 3/5.
     assert (found[OTHER].rank, found[OWN].rank) == (1, 2)
 
@@ -155,8 +164,9 @@ async def test_each_figure_on_the_page_lists_exactly_that_many_appeals(golden, n
 
     assert page.status_code == 200
     assert "签收及时率" in page.text and "满意率：群众最终评价" in page.text
+    assert "第一轮首次答复经过的工作日数" in page.text
     figures = [(html.unescape(href), int(n)) for href, n in FIGURE.findall(page.text)]
-    assert len(figures) == 3 * 16 + 3  # two departments and the totals, and one month
+    assert len(figures) == 3 * 20 + 3  # two departments and the totals, and one month
     assert (f"/staff/stats/list?figure=received&from=2016-05-01&to=2016-05-31"
             f"&department={OWN}", 7) in figures
     assert ("/staff/stats/list?figure=received&from=2016-05-01&to=2016-05-31", 9) in figures

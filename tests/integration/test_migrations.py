@@ -153,3 +153,50 @@ async def test_the_facts_backfill_finds_what_the_services_wrote(database, rules)
     assert redo_after.pop("first_reply_due_at") == (await Appeal.get(id=redone.id)).reply_due_at
     redo_before.pop("first_reply_due_at")
     assert redo_after == redo_before
+
+
+OLD_ROWS = [
+    "INSERT INTO region (code, name, level) VALUES ('990001', '旧县', 3)",
+    "INSERT INTO account (username, password_hash, role, display_name, is_active, created_at) "
+    "VALUES ('old-handler', 'x', 'handler', '', TRUE, '2020-01-01 00:00:00+00:00')",
+    "INSERT INTO appeal (tracking_number, type, region_id, title, body, contact_name, "
+    "contact_phone, contact_email, is_public, status, tracker_secret_hash, submitted_at, "
+    "deadline_provisional, sla_state, ack_late, extension_days, extension_requested_days, "
+    "info_request, reply_text, rating, updated_at) VALUES ('MS20200101-000001', 'help', "
+    "(SELECT id FROM region WHERE code = '990001'), '旧诉求', '内容', '', '', '', FALSE, "
+    "'triage', '', '2020-01-01 00:00:00+00:00', FALSE, 'ok', FALSE, 0, 0, '', '', '', "
+    "'2020-01-01 00:00:00+00:00')",
+]
+
+
+async def test_a_database_with_rows_upgrades_from_an_older_schema(database, tmp_path):
+    """Columns added later (NOT NULL with a default) must not trip over rows already there:
+    a database at 0006 with an account and an appeal upgrades to the newest schema."""
+    from tortoise.context import TortoiseContext
+    from tortoise.migrations.api import migrate
+
+    url = await fresh_database_url(tmp_path)
+    try:
+        async with TortoiseContext():
+            await migrate(config=tortoise_config(url), target="minsheng.0006_audit")
+            client = Tortoise.get_connection("default")
+            for statement in OLD_ROWS:
+                await client.execute_query(statement)
+        await db.upgrade(url)
+        async with TortoiseContext():
+            await Tortoise.init(config=tortoise_config(url))
+            client = Tortoise.get_connection("default")
+            appeal = (await client.execute_query_dict(
+                "SELECT return_count, was_extended, was_redone, channel, first_reply_at "
+                "FROM appeal"))[0]
+            account = (await client.execute_query_dict(
+                "SELECT must_change_password FROM account"))[0]
+    finally:
+        if USE_PG:
+            await drop_pg_database(url)
+    # SQLite answers booleans as 0 and 1.
+    assert {**appeal, "was_extended": bool(appeal["was_extended"]),
+            "was_redone": bool(appeal["was_redone"])} == {
+        "return_count": 0, "was_extended": False, "was_redone": False, "channel": "",
+        "first_reply_at": None}
+    assert account["must_change_password"] in (False, 0)

@@ -11,6 +11,7 @@ from app.domain.states import (
     EVENT_LABELS,
     FINISHED,
     OPEN,
+    REOPENING,
     ROLE_EVENTS,
     STATUS_LABELS,
     TRANSITIONS,
@@ -35,6 +36,10 @@ LIFE = [  # DESIGN.md's diagram, edge by edge
     (S.ASSIGNED, E.ACKNOWLEDGE, S.ACCEPTED),
     (S.ASSIGNED, E.RETURN, S.TRIAGE),
     (S.ACCEPTED, E.RETURN, S.TRIAGE),
+    # Issue 11: the department holding it was deactivated; back to the desk, clock running.
+    (S.ASSIGNED, E.DEPARTMENT_CLOSED, S.TRIAGE),
+    (S.ACCEPTED, E.DEPARTMENT_CLOSED, S.TRIAGE),
+    (S.AWAITING_INFO, E.DEPARTMENT_CLOSED, S.TRIAGE),
     (S.ACCEPTED, E.ASK_INFO, S.AWAITING_INFO),
     (S.AWAITING_INFO, E.INFO_SUPPLIED, S.ACCEPTED),
     (S.ACCEPTED, E.REPLY, S.REPLIED),
@@ -42,6 +47,9 @@ LIFE = [  # DESIGN.md's diagram, edge by edge
     (S.REPLIED, E.LAPSE, S.CLOSED),
     (S.REPLIED, E.RATE_UNSATISFIED, S.ACCEPTED),
     (S.REPLIED, E.RATE_UNSATISFIED_FINAL, S.CLOSED),
+    # 回访 (issue 11): recorded on a closed appeal; "not solved" reopens it (once).
+    (S.CLOSED, E.FOLLOWUP, S.CLOSED),
+    (S.CLOSED, E.FOLLOWUP_UNSOLVED, S.ACCEPTED),
 ]
 
 
@@ -83,10 +91,15 @@ def test_illegal_transition_raises_a_chinese_message(state, event):
     assert "不能" in str(caught.value)
 
 
-def test_finished_appeals_accept_no_moving_event():
+def test_finished_appeals_accept_no_moving_event_but_the_followup_reopening():
+    assert REOPENING == {(S.CLOSED, E.FOLLOWUP_UNSOLVED)}
     for state in (S.CLOSED, S.REJECTED):
         for event in E:
-            if event in (E.NOTE,):
+            if event in (E.NOTE,) or (state, event) in TRANSITIONS and \
+                    TRANSITIONS[(state, event)] is state:
+                continue
+            if (state, event) in REOPENING:
+                assert next_status(state, event) is S.ACCEPTED
                 continue
             with pytest.raises(IllegalTransition):
                 next_status(state, event)
@@ -105,7 +118,9 @@ def test_every_state_is_reachable_from_submission():
 
 def test_every_moving_event_is_caused_by_a_role_or_the_system():
     by_roles = {e for events in ROLE_EVENTS.values() for e in events}
-    system = {E.ROUTE_CONFIDENT, E.ROUTE_UNSURE, E.LAPSE}
+    # DEPARTMENT_CLOSED follows an administrator's deactivation of a department, not a
+    # button on the appeal.
+    system = {E.ROUTE_CONFIDENT, E.ROUTE_UNSURE, E.LAPSE, E.DEPARTMENT_CLOSED}
     moving = {e for (s, e), t in TRANSITIONS.items() if s is not t}
     assert moving <= by_roles | system
 
@@ -117,8 +132,9 @@ def test_every_status_is_open_awaiting_rating_or_finished_and_only_one():
     assert not AWAITING_RATING & FINISHED
 
 
-def test_finished_states_are_exactly_those_no_event_moves():
-    moved_from = {s for (s, _), t in TRANSITIONS.items() if s is not t}
+def test_finished_states_are_exactly_those_no_event_moves_but_the_reopening():
+    moved_from = {s for (s, e), t in TRANSITIONS.items()
+                  if s is not t and (s, e) not in REOPENING}
     assert FINISHED == set(Status) - moved_from
 
 
@@ -134,6 +150,12 @@ def test_with_department_is_where_routing_puts_an_appeal_and_a_return_takes_it_o
     for state in WITH_DEPARTMENT:
         if (state, E.RETURN) in TRANSITIONS:
             assert next_status(state, E.RETURN) not in WITH_DEPARTMENT
+
+
+def test_a_closed_department_gives_back_every_appeal_it_holds():
+    for state in WITH_DEPARTMENT:
+        assert next_status(state, E.DEPARTMENT_CLOSED) is S.TRIAGE
+    assert {s for (s, e) in TRANSITIONS if e is E.DEPARTMENT_CLOSED} == WITH_DEPARTMENT
 
 
 def test_overdue_means_open_not_awaiting_the_resident_and_past_the_deadline():
@@ -186,10 +208,20 @@ def test_a_used_redo_turns_unsatisfied_into_the_final_rating():
     assert "再次不满意" in EVENT_LABELS[E.RATE_UNSATISFIED_FINAL]
 
 
-def test_nobody_acts_on_a_finished_appeal():
+def test_nobody_acts_on_a_finished_appeal_but_the_dispatcher_calling_back():
     for role in Role:
         for state in FINISHED:
+            if role is Role.DISPATCHER and state is S.CLOSED:
+                continue
             assert allowed_events(state, role) == []
+    assert allowed_events(S.CLOSED, Role.DISPATCHER) == [E.FOLLOWUP, E.FOLLOWUP_UNSOLVED]
+
+
+def test_a_followup_reopens_once():
+    assert allowed_events(S.CLOSED, Role.DISPATCHER, followup_reopen_used=True) == [
+        E.FOLLOWUP]
+    assert next_status(S.CLOSED, E.FOLLOWUP) is S.CLOSED
+    assert next_status(S.CLOSED, E.FOLLOWUP_UNSOLVED) is S.ACCEPTED
 
 
 def test_every_event_has_a_chinese_label():
