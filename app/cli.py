@@ -6,9 +6,9 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -46,9 +46,25 @@ def _rules(settings: Settings):
         raise SystemExit(f"routing_rules 有误，无法启动：\n{lines}") from None
 
 
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """A database that cannot be reached is one line on stderr, not a traceback."""
+    import asyncpg
+    from tortoise.exceptions import DBConnectionError
+
+    try:
+        yield
+    except (OSError, DBConnectionError, asyncpg.InvalidCatalogNameError,
+            asyncpg.InvalidAuthorizationSpecificationError) as exc:
+        raise SystemExit(f"无法连接数据库（请检查 DATABASE_URL）：{type(exc).__name__}: {exc}"
+                         ) from None
+
+
 @asynccontextmanager
 async def _database(settings: Settings) -> AsyncIterator[None]:
-    await db.connect(settings.database_url)
+    with _reachable():
+        await db.connect(settings.database_url)
+        await db.ping()  # connections open lazily: fail here, not in the middle of the work
     try:
         yield
     finally:
@@ -93,8 +109,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     settings = _settings()
-    asyncio.run(db.upgrade(settings.database_url))
-    print("数据库已是最新结构。")
+    with _reachable():
+        asyncio.run(db.upgrade(settings.database_url))
+    print("数据库结构已是最新版本（需要的迁移均已执行）。")
     return 0
 
 
@@ -163,6 +180,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from app.services.sweep import sweep
 
     settings = _settings()
+    if args.at is not None and args.at > datetime.now(UTC) + timedelta(minutes=1):
+        # What a sweep does (overdue marks, lapses, notices) cannot be taken back.
+        print(f"--at 不能晚于现在（{args.at.isoformat()}）：sweep 只能补跑已经过去的时刻。",
+              file=sys.stderr)
+        return 2
     rules = _rules(settings)
     notices.configure(settings.base_url)
 
@@ -232,8 +254,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     rules = _rules(settings)
     result = run_with_db(settings, lambda: _worker(settings, rules, args.once))
     if args.once:
-        print(f"邮件：发出 {result.sent} 封，待重试 {result.retrying} 封，"
-              f"失败 {result.failed} 封。")
+        print(f"邮件和短信：发出 {result.sent} 条，待重试 {result.retrying} 条，"
+              f"失败 {result.failed} 条。")
     return 0
 
 

@@ -65,5 +65,10 @@ async def connect(database_url: str) -> None:
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
 
 
+async def ping() -> None:
+    """Open the connection now (Tortoise opens it at the first query)."""
+    await Tortoise.get_connection("default").execute_query("SELECT 1")
+
+
 async def disconnect() -> None:
     await Tortoise.close_connections()

@@ -100,3 +100,18 @@ async def test_train_from_db_uses_the_platform_examples(database, rules, tmp_pat
     assert f"database: {expected_from_db} examples" in run.stdout
     meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
     assert meta["n_examples"] == 12 + 2 * len(rules.categories) + expected_from_db
+
+
+async def test_an_answered_appeal_in_a_sub_category_teaches_its_first_level(database, rules):
+    """The classifier predicts first-level categories: an appeal answered under 其他 (a
+    sub-category of many) is an example of its parent, not of a label named 其他."""
+    from app.models import Category
+    from tests.factories import make_appeal
+
+    sub = await Category.filter(level=2, name="其他").prefetch_related("parent").first()
+    made = (await make_appeal("closed", "990100-zhujian", rules=rules)).appeal
+    await Appeal.filter(id=made.id).update(category_id=sub.id)
+
+    labels = dict((text, label) for text, label in await database_examples())
+    assert labels[f"{made.title}\n{made.body}"] == sub.parent.name
+    assert "其他" not in set(labels.values())

@@ -28,3 +28,15 @@ async def test_mail_commands_run_against_a_fresh_database_and_exit_cleanly(tmp_p
         if USE_PG:
             await drop_pg_database(url)
 
+
+
+def test_a_database_it_cannot_reach_is_one_line_not_a_traceback(tmp_path):
+    """A wrong DATABASE_URL (nothing listening, a database that does not exist) says so on
+    stderr and exits 1; no traceback, and the URL's password is not repeated."""
+    for url in ("postgres://minsheng:s3cret-pw@127.0.0.1:1/minsheng",
+                "postgres://postgres:s3cret-pw@127.0.0.1:5432/no_such_db_minsheng"):
+        for args in (("db", "upgrade"), ("mail", "status")):
+            done = minsheng(url, *args)
+            assert done.returncode == 1, (args, done.stdout, done.stderr)
+            assert "无法连接数据库" in done.stderr and "Traceback" not in done.stderr, args
+            assert "s3cret-pw" not in done.stderr + done.stdout

@@ -20,8 +20,15 @@ async def minsheng(database_url: str, *args: str) -> subprocess.CompletedProcess
         capture_output=True, text=True, timeout=300, cwd=ROOT)
 
 
-async def test_sweep_at_a_day_after_the_window_closes_an_unrated_reply_once(database, rules):
+async def _replied_days_ago(rules, days: int) -> Appeal:
+    """A replied appeal whose reply was given `days` ago (so `--at` can replay the past)."""
     appeal = (await make_appeal("replied", OWN, rules=rules)).appeal
+    await Appeal.filter(id=appeal.id).update(replied_at=appeal.replied_at - timedelta(days=days))
+    return await Appeal.get(id=appeal.id)
+
+
+async def test_sweep_at_a_day_after_the_window_closes_an_unrated_reply_once(database, rules):
+    appeal = await _replied_days_ago(rules, rules.policies.rating_window_days + 3)
     closes = clocks.rating_closes_at(appeal.replied_at, rules.policies.rating_window_days)
     at = to_local(closes + timedelta(days=1)).isoformat()
 
@@ -39,12 +46,25 @@ async def test_sweep_at_a_day_after_the_window_closes_an_unrated_reply_once(data
 
 
 async def test_sweep_before_the_window_ends_leaves_the_reply_open(database, rules):
-    appeal = (await make_appeal("replied", OWN, rules=rules)).appeal
+    appeal = await _replied_days_ago(rules, rules.policies.rating_window_days + 1)
     closes = clocks.rating_closes_at(appeal.replied_at, rules.policies.rating_window_days)
     naive_beijing = to_local(closes - timedelta(minutes=1)).replace(tzinfo=None).isoformat()
     done = await minsheng(database, "sweep", "--at", naive_beijing)
     assert done.returncode == 0, done.stderr
     assert (await Appeal.get(id=appeal.id)).status == "replied"
+
+
+async def test_sweep_at_refuses_an_instant_still_to_come(database, rules):
+    """What a sweep does cannot be undone: replaying tomorrow would close ratings and send
+    overdue notices early, and the real ones would never go out."""
+    appeal = (await make_appeal("replied", OWN, rules=rules)).appeal
+    closes = clocks.rating_closes_at(appeal.replied_at, rules.policies.rating_window_days)
+    done = await minsheng(database, "sweep", "--at", to_local(closes + timedelta(days=1))
+                          .isoformat())
+    assert done.returncode == 2
+    assert "不能晚于现在" in done.stderr
+    assert (await Appeal.get(id=appeal.id)).status == "replied"
+    assert not await AppealEvent.filter(appeal_id=appeal.id, kind="lapse").exists()
 
 
 async def test_sweep_at_refuses_a_time_it_cannot_read(database):

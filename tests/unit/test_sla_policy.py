@@ -91,7 +91,8 @@ def test_unknown_keys_and_types_are_named(tmp_path):
     with pytest.raises(RulesError) as excinfo:
         load_policies(write(tmp_path, data))
     found = problems(excinfo)
-    assert ("timezone", "未知的键（可用：ack_days, rating_window_days, types）") in found
+    assert ("timezone", "未知的键（可用：ack_days, rating_window_days, followup_share, "
+            "followup_window_days, followup_attempts, types）") in found
     assert ("types.consultation.warn_before_days", "缺少此项") in found
     assert ("types.help.reply_hours",
             "未知的键（可用：reply_days, warn_before_days, max_extension_days）") in found
