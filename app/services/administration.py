@@ -37,9 +37,14 @@ async def staff_by_username(username: str) -> Account | None:
 async def _department(role: Role, code: str | None) -> Department | None:
     if role not in DEPARTMENT_ROLES:
         return None
-    department = await Department.get_or_none(code=code or "")
+    # The picker offers names (searched on a phone); scripts pass codes.
+    found = await Department.filter(Q(code=code or "") | Q(name=code or "")).limit(2)
+    exact = [d for d in found if d.code == code]
+    if len(found) > 1 and not exact:
+        raise ServiceError(f"有多个名为“{code}”的部门，请输入部门编码。", "department")
+    department = (exact or found or [None])[0]
     if department is None:
-        raise ServiceError(f"没有编码为“{code}”的部门。", "department")
+        raise ServiceError(f"没有名称或编码为“{code}”的部门。", "department")
     if not department.active:
         raise ServiceError(f"{department.name}已停用，不能再安排人员。", "department")
     return department

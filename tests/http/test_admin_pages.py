@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from app.domain.types import Role
-from app.models import Account, Appeal, AuditEntry
+from app.models import Account, Appeal, AuditEntry, Department
 from app.schemas.admin import AccountCreate
 from app.schemas.base import parse
 from app.services import administration, audit_log
@@ -73,6 +73,12 @@ async def test_first_admin_creates_a_handler_who_answers_and_is_then_disabled(
     assert (account.role, account.department.code, account.must_change_password) == (
         "handler", OWN, True)
     assert one_time not in account.password_hash
+    # The picker offers names: a department chosen by its full name is the same department.
+    by_name = unique("wang")
+    department = await Department.get(code=OWN)
+    assert (await _create(admin, username=by_name, role="handler", department=department.name,
+                          name="王办理")).status_code == 200
+    assert (await Account.get(username=by_name)).department_id == department.id
 
     # Until the one-time password is replaced, no staff page opens.
     response = await _log_in(handler, username, one_time)
@@ -115,7 +121,7 @@ async def test_a_refused_form_says_why_beside_the_field_and_keeps_what_was_typed
         ({"username": unique("li"), "role": "handler", "name": "李四"}, "department",
          "须选择所属部门"),
         ({"username": unique("li"), "role": "handler", "department": "nowhere",
-          "name": "李四"}, "department", "没有编码为“nowhere”的部门"),
+          "name": "李四"}, "department", "没有名称或编码为“nowhere”的部门"),
         ({"username": unique("li"), "role": "inspector", "department": OWN, "name": "李四"},
          "department", "不属于任何部门"),
     ]
