@@ -48,6 +48,10 @@ def add_subcommands(commands: argparse._SubParsersAction, run_db: RunDb) -> None
         "disable", help="disable an account; its sessions end at once")
     disable.add_argument("username")
     disable.set_defaults(func=cmd_accounts_disable, run_db=run_db)
+    enable = account_commands.add_parser(
+        "enable", help="enable a disabled account again, with a new one-time password")
+    enable.add_argument("username")
+    enable.set_defaults(func=cmd_accounts_enable, run_db=run_db)
     reset = account_commands.add_parser(
         "reset", help="give an account a new one-time password (last line)")
     reset.add_argument("username")
@@ -147,6 +151,17 @@ def cmd_accounts_disable(args: argparse.Namespace) -> int:
     async def act(administration, actor, account) -> int:
         await administration.disable_staff(actor, account)
         print(f"已停用账号 {account.username}，其登录已全部退出。")
+        return 0
+
+    return _named(args, act)
+
+
+def cmd_accounts_enable(args: argparse.Namespace) -> int:
+    async def act(administration, actor, account) -> int:
+        password = await administration.enable_staff(actor, account)
+        print(f"已重新启用账号 {account.username}。")
+        print("一次性密码如下，仅显示这一次；首次登录后须修改：")
+        print(password)
         return 0
 
     return _named(args, act)

@@ -79,6 +79,8 @@ class RegionEntry(_Spec):
     departments: list[Text] = []
     # Kinds of `departments` switched off by an administrator: they take no new appeals.
     inactive: list[Text] = []
+    # Kinds of `departments` whose replies the head approves before they go out (审核).
+    review: list[Text] = []
     heads: dict[str, Text] = {}
     emails: dict[str, Text] = {}
     children: list[RegionEntry] = []
@@ -176,18 +178,24 @@ class StatsEntry(_Spec):
     min_volume: int = Field(default=_DEFAULT.stats_min_volume, ge=1, le=1_000_000)
 
 
+class RevealsEntry(_Spec):
+    daily_limit: int = Field(default=_DEFAULT.reveal_daily_limit, ge=1, le=1000)
+
+
 class DetectorsFile(_Spec):
     period_days: int = Field(default=_DEFAULT.period_days, ge=1, le=3660)
     ping_pong: PingPongEntry = PingPongEntry()
     perfunctory: PerfunctoryEntry = PerfunctoryEntry()
     no_contact: NoContactEntry = NoContactEntry()
     stats: StatsEntry = StatsEntry()
+    reveals: RevealsEntry = RevealsEntry()
 
     def thresholds(self) -> DetectorThresholds:
         return DetectorThresholds(
             self.period_days, self.ping_pong.min_returns, self.ping_pong.min_departments,
             self.perfunctory.max_hours, self.perfunctory.max_chars,
-            self.no_contact.max_reply_chars, stats_min_volume=self.stats.min_volume)
+            self.no_contact.max_reply_chars, stats_min_volume=self.stats.min_volume,
+            reveal_daily_limit=self.reveals.daily_limit)
 
 
 # --- reading and naming problems ---------------------------------------------------------
@@ -335,9 +343,10 @@ def _regions(spec: RegionsFile, problems: list[Problem]) -> tuple[dict, dict]:
                 continue
             region = RegionSpec(item.code, item.name, item.level, parent.code if parent else None)
             regions[item.code] = region
-            for kind in item.inactive:
-                if kind not in item.departments:
-                    problems.append((f, f"{entry}.inactive", f"{kind} 不是该区划的部门类型"))
+            for key, kinds in (("inactive", item.inactive), ("review", item.review)):
+                for kind in kinds:
+                    if kind not in item.departments:
+                        problems.append((f, f"{entry}.{key}", f"{kind} 不是该区划的部门类型"))
             for kind in item.departments:
                 names = spec.department_kinds.get(kind)
                 if names is None or item.level not in names:
@@ -352,6 +361,7 @@ def _regions(spec: RegionsFile, problems: list[Problem]) -> tuple[dict, dict]:
                     head_name=item.heads.get(kind, f"{name}负责人"),
                     email=item.emails.get(kind, f"{kind}.{item.code}@gov.example.cn"),
                     active=kind not in item.inactive,
+                    review=kind in item.review,
                 )
             walk(item.children, region, f"{entry}.children")
 

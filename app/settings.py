@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.domain.attachments import Policy, PolicyError
+
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105
 # The demo logins' password (`minsheng demo` prints it): refused as anyone's own password
@@ -37,10 +39,16 @@ class Settings:
     smtp_password: str = field(default="", repr=False)
     smtp_tls: str = "none"
     mail_from: str = "minsheng@localhost"
+    sms_kannel_url: str = ""
+    sms_user: str = ""
+    sms_password: str = field(default="", repr=False)
+    sms_from: str = ""
     rate_limit: int = 30
     inprocess_worker: bool = False
     model_dir: Path | None = None
     classifier_processes: int = 1
+    attachments_dir: Path | None = None  # None: var_dir / "attachments"
+    attachments: Policy = field(default_factory=Policy)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -68,7 +76,14 @@ class Settings:
             raise SettingsError(
                 "MINSHENG_CLASSIFIER_PROCESSES 不能为负数（0 表示在本进程内分类）。"
             )
+        try:
+            attachments = Policy.from_env(env)
+        except PolicyError as exc:
+            raise SettingsError(str(exc)) from None
         return cls(
+            attachments_dir=Path(env.get("MINSHENG_ATTACHMENTS_DIR")
+                                 or str(var_dir / "attachments")),
+            attachments=attachments,
             database_url=env.get("DATABASE_URL") or f"sqlite://{var_dir / 'minsheng.sqlite3'}",
             secret_key=secret,
             dev_mode=dev_mode,
@@ -81,6 +96,10 @@ class Settings:
             smtp_password=env.get("SMTP_PASSWORD", ""),
             smtp_tls=env.get("SMTP_TLS", "none"),
             mail_from=env.get("SMTP_FROM", "minsheng@localhost"),
+            sms_kannel_url=env.get("SMS_KANNEL_URL", "").strip(),
+            sms_user=env.get("SMS_USER", ""),
+            sms_password=env.get("SMS_PASSWORD", ""),
+            sms_from=env.get("SMS_FROM", "").strip(),
             rate_limit=rate_limit,
             inprocess_worker=_flag(env.get("MINSHENG_INPROCESS_WORKER")),
             model_dir=Path(env["MINSHENG_MODEL_DIR"]) if env.get("MINSHENG_MODEL_DIR") else None,

@@ -22,7 +22,7 @@ from app.models import Account, Appeal, AppealEvent, AppealReply
 from app.rules import Rules, load_rules
 from app.schemas import appeals, staff
 from app.schemas.base import parse
-from app.services import accounts, clocks, handling, intake, routing, triage
+from app.services import accounts, clocks, handling, intake, review, routing, triage
 from app.services.workflow import Actor
 from app.settings import ROOT
 from tests.conftest import GOOD_APPEAL, PASSWORD, unique
@@ -45,6 +45,7 @@ STEPS: dict[str, tuple[str, ...]] = {
     "extension_requested": ("acknowledge", "request_extension"),
     "awaiting_info": ("acknowledge", "ask_info"),
     "replied": ("acknowledge", "reply"),
+    "review": ("acknowledge", "submit_reply"),  # 审核: the reply waits for the head
     "redo": ("acknowledge", "reply", "rate_unsatisfied"),
     "closed": ("acknowledge", "reply", "rate_satisfied"),
     "rejected": ("reject",),
@@ -122,7 +123,7 @@ async def make_appeal(status: str = "assigned", department: str | None = OWN, *,
                       by: Actor | None = None, at: datetime | None = None,
                       **fields) -> MadeAppeal:
     """An appeal in `status` ("triage", "assigned", "accepted", "extension_requested",
-    "awaiting_info", "replied", "redo", "closed", "rejected") with `department` (ignored
+    "awaiting_info", "replied", "review", "redo", "closed", "rejected") with `department` (ignored
     for triage and rejected; None: wherever the first route sends it). `fields` override the submission form (type, title, body,
     region, category, contact_*, public...). `by` is the handler who acts (default: the
     department's oldest handler). `at` is when it was submitted."""
@@ -182,6 +183,8 @@ _STEP = {
         appeal, actor, parse(staff.AskInfo, {"question": QUESTION})),
     "reply": lambda rules, appeal, actor: handling.reply(
         appeal, actor, parse(staff.Reply, {"reply": REPLY}), rules.calendar),
+    "submit_reply": lambda rules, appeal, actor: review.submit(
+        appeal, actor, parse(staff.Reply, {"reply": REPLY})),
     "rate_unsatisfied": lambda rules, appeal, actor: clocks.rate(
         rules, appeal, parse(appeals.Rating, {"rating": "unsatisfied", "reason": REDO_REASON})),
     "rate_satisfied": lambda rules, appeal, actor: clocks.rate(

@@ -30,6 +30,7 @@ class DepartmentSpec:
     head_name: str
     email: str
     active: bool = True  # an inactive department takes no new appeals
+    review: bool = False  # 审核: the head approves a handler's reply before it goes out
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class DetectorThresholds:
     perfunctory_chars: int = 30
     no_contact_reply_chars: int = 50
     stats_min_volume: int = 10  # /staff/stats: fewer appeals than this are listed, not ranked
+    reveal_daily_limit: int = 20  # personal data one staff member may reveal per local day
 
 
 @dataclass

@@ -20,6 +20,8 @@ class Status(StrEnum):
     ASSIGNED = "assigned"
     ACCEPTED = "accepted"
     AWAITING_INFO = "awaiting_info"
+    # 审核: the handler's reply waits for the department head (departments that ask for it).
+    REVIEW = "review"
     REPLIED = "replied"
     CLOSED = "closed"
     REJECTED = "rejected"
@@ -35,6 +37,10 @@ class Event(StrEnum):
     ASK_INFO = "ask_info"
     INFO_SUPPLIED = "info_supplied"
     REPLY = "reply"
+    # 审核 (routing_rules/regions.yaml `review`): the reply goes to the head first.
+    SUBMIT_REPLY = "submit_reply"
+    APPROVE_REPLY = "approve_reply"
+    REVISE_REPLY = "revise_reply"
     RATE_OK = "rate_ok"
     RATE_UNSATISFIED = "rate_unsatisfied"
     RATE_UNSATISFIED_FINAL = "rate_unsatisfied_final"
@@ -61,6 +67,9 @@ class Event(StrEnum):
     # "not solved" reopens it for a redo, once (app.services.followup).
     FOLLOWUP = "followup"
     FOLLOWUP_UNSOLVED = "followup_unsolved"
+    # A staff member revealed one masked value (app.services.reveals): on any appeal, moving
+    # nothing; the event names the value's place and the reason, never the value.
+    REVEAL = "reveal"
 
 
 S, E = Status, Event
@@ -80,6 +89,10 @@ TRANSITIONS: dict[tuple[Status, Event], Status] = {
     (S.ACCEPTED, E.ASK_INFO): S.AWAITING_INFO,
     (S.AWAITING_INFO, E.INFO_SUPPLIED): S.ACCEPTED,
     (S.ACCEPTED, E.REPLY): S.REPLIED,
+    (S.ACCEPTED, E.SUBMIT_REPLY): S.REVIEW,
+    (S.REVIEW, E.APPROVE_REPLY): S.REPLIED,
+    (S.REVIEW, E.REVISE_REPLY): S.ACCEPTED,
+    (S.REVIEW, E.DEPARTMENT_CLOSED): S.TRIAGE,
     (S.REPLIED, E.RATE_OK): S.CLOSED,
     (S.REPLIED, E.LAPSE): S.CLOSED,
     (S.REPLIED, E.RATE_UNSATISFIED): S.ACCEPTED,
@@ -89,13 +102,15 @@ TRANSITIONS: dict[tuple[Status, Event], Status] = {
 }
 
 # Every status is in exactly one of OPEN, AWAITING_RATING and FINISHED.
-OPEN = frozenset({S.SUBMITTED, S.TRIAGE, S.ASSIGNED, S.ACCEPTED, S.AWAITING_INFO})
+OPEN = frozenset({S.SUBMITTED, S.TRIAGE, S.ASSIGNED, S.ACCEPTED, S.AWAITING_INFO,
+                  S.REVIEW})
 AWAITING_RATING = frozenset({S.REPLIED})
 FINISHED = frozenset({S.CLOSED, S.REJECTED})
 # The one way back from a finished state: a 回访 that finds the problem unsolved (once).
 REOPENING = frozenset({(S.CLOSED, E.FOLLOWUP_UNSOLVED)})
-# Open and assigned to a department: the department's queue.
-WITH_DEPARTMENT = frozenset({S.ASSIGNED, S.ACCEPTED, S.AWAITING_INFO})
+# Open and assigned to a department: the department's queue. A reply waiting for the
+# head's review has not reached the resident: the clock runs and it can fall overdue.
+WITH_DEPARTMENT = frozenset({S.ASSIGNED, S.ACCEPTED, S.AWAITING_INFO, S.REVIEW})
 AWAITING_RESIDENT = frozenset({S.AWAITING_INFO})
 # Open and the reply clock is running: triage counts, waiting for the resident does not.
 CLOCK_RUNNING = OPEN - AWAITING_RESIDENT
@@ -114,6 +129,7 @@ _STAY_EVENTS = {
     # 催办 goes to the department holding the appeal.
     E.REMIND: WITH_DEPARTMENT,
     E.NOTE: frozenset(Status),
+    E.REVEAL: frozenset(Status),
     E.EXTENSION_REQUEST: WITH_DEPARTMENT,
     E.EXTENSION_GRANT: WITH_DEPARTMENT,
     E.EXTENSION_REFUSE: WITH_DEPARTMENT,
@@ -131,6 +147,7 @@ STATUS_LABELS = {
     S.ASSIGNED: "已交办",
     S.ACCEPTED: "办理中",
     S.AWAITING_INFO: "待补充材料",
+    S.REVIEW: "答复待审核",
     S.REPLIED: "已答复",
     S.CLOSED: "已办结",
     S.REJECTED: "不予受理",
@@ -146,6 +163,9 @@ EVENT_LABELS = {
     E.ASK_INFO: "要求补充材料",
     E.INFO_SUPPLIED: "群众补充材料",
     E.REPLY: "答复",
+    E.SUBMIT_REPLY: "答复提交审核",
+    E.APPROVE_REPLY: "负责人审核通过，答复",
+    E.REVISE_REPLY: "负责人退回修改答复",
     E.RATE_OK: "群众评价满意",
     E.RATE_UNSATISFIED: "群众不满意，重新办理",
     E.RATE_UNSATISFIED_FINAL: "群众再次不满意，办结",
@@ -167,6 +187,7 @@ EVENT_LABELS = {
     E.REMIND: "催办",
     E.FOLLOWUP: "回访",
     E.FOLLOWUP_UNSOLVED: "回访未解决，重新办理",
+    E.REVEAL: "查看个人信息",
 }
 
 
@@ -176,11 +197,14 @@ ROLE_EVENTS: dict[Role, tuple[Event, ...]] = {
     Role.RESIDENT: (E.INFO_SUPPLIED, E.RATE_OK, E.RATE_UNSATISFIED, E.RATE_UNSATISFIED_FINAL),
     Role.DISPATCHER: (E.ROUTE_MANUAL, E.REJECT, E.EXTENSION_GRANT, E.EXTENSION_REFUSE,
                       E.FOLLOWUP, E.FOLLOWUP_UNSOLVED),
-    Role.HANDLER: (E.ACKNOWLEDGE, E.REPLY, E.ASK_INFO, E.EXTENSION_REQUEST, E.RETURN),
+    # Where the department asks for review (审核), a handler's reply is SUBMIT_REPLY.
+    Role.HANDLER: (E.ACKNOWLEDGE, E.REPLY, E.ASK_INFO, E.EXTENSION_REQUEST, E.RETURN,
+                   E.SUBMIT_REPLY),
     # A department head handles like a handler and decides the department's extension
-    # requests (never their own: app.services.clocks).
+    # requests (never their own: app.services.clocks). The head is the reviewer: their own
+    # reply goes out at once; a handler's waits for their approval or goes back for revision.
     Role.HEAD: (E.ACKNOWLEDGE, E.REPLY, E.ASK_INFO, E.EXTENSION_REQUEST, E.RETURN,
-                E.EXTENSION_GRANT, E.EXTENSION_REFUSE),
+                E.EXTENSION_GRANT, E.EXTENSION_REFUSE, E.APPROVE_REPLY, E.REVISE_REPLY),
     Role.INSPECTOR: (E.SUPERVISE, E.EXTENSION_GRANT, E.EXTENSION_REFUSE),
     Role.ADMIN: (),
 }

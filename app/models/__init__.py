@@ -7,10 +7,13 @@ from app.models.appeals import (
     SweepMark,
     TrackingCounter,
 )
+from app.models.attachments import Attachment
 from app.models.audit import AuditEntry
 from app.models.geography import Category, Department, Region
+from app.models.knowledge import KnowledgeEntry, ReplyTemplate
 from app.models.outbox import OutboxAttempt, OutboxMessage
 from app.models.reference import RulesVersion
+from app.models.reveals import Reveal
 from app.models.supervision import SupervisionOrder
 
 __all__ = [
@@ -18,15 +21,19 @@ __all__ = [
     "Appeal",
     "AppealEvent",
     "AppealReply",
+    "Attachment",
     "AuditEntry",
     "Category",
     "Department",
+    "KnowledgeEntry",
     "LabelledExample",
     "LoginThrottle",
     "OneTimeToken",
     "OutboxAttempt",
     "OutboxMessage",
     "Region",
+    "ReplyTemplate",
+    "Reveal",
     "RulesVersion",
     "SupervisionOrder",
     "SweepMark",

@@ -2,7 +2,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
-from app.models.fields import UtcDatetimeField
+from app.models.fields import GramsField, UtcDatetimeField
 
 
 class Appeal(Model):
@@ -70,6 +70,10 @@ class Appeal(Model):
     followup_attempts = fields.SmallIntField(default=0, db_default=0)
     followup_reopened = fields.BooleanField(default=False, db_default=False)
     routing = fields.JSONField(null=True)
+    # Staff search (0014; app.domain.search_text): the text's bigrams, GIN-indexed on
+    # PostgreSQL, and a hash of the contact phone's digits, matched only in full.
+    search_grams = GramsField(default="", db_default="")
+    phone_key = fields.CharField(max_length=64, default="", db_default="")
     updated_at = UtcDatetimeField(auto_now=True)
 
     class Meta:
@@ -93,6 +97,8 @@ class Appeal(Model):
             Index(fields=("status", "closed_at", "id")),
             # Extension requests waiting for a decision (app.services.desk): a few rows.
             Index(fields=("extension_requested_days", "department_id")),
+            # Search by the resident's phone (app.services.search), newest first.
+            Index(fields=("phone_key", "submitted_at", "id")),
         )
 
 

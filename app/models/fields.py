@@ -16,3 +16,12 @@ class UtcDatetimeField(fields.DatetimeField):
         if isinstance(value, datetime) and value.tzinfo is not None:
             return value.astimezone(UTC)
         return value
+
+
+class GramsField(fields.TextField):
+    """Search lexemes (app.domain.search_text.grams), written as space-separated text: a
+    tsvector on PostgreSQL, which its GIN index answers and a row checks without parsing;
+    plain text on SQLite, which searches with LIKE instead."""
+
+    class _db_postgres:
+        SQL_TYPE = "TSVECTOR"

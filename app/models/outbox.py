@@ -6,12 +6,15 @@ from app.models.fields import UtcDatetimeField
 
 
 class OutboxMessage(Model):
-    # A mail waiting to go out, written in the transaction of the change that causes it.
+    # A mail or SMS waiting to go out, written in the transaction of the change that causes it.
     # The worker claims it (status sending, claimed_by, claimed_until), sends, and marks it
     # sent, or schedules a retry. A claim that expires (worker died) becomes claimable again.
     # Times are stored in UTC.
 
     id = fields.BigIntField(primary_key=True)
+    # mail (to_address an e-mail address) or sms (to_address a mobile number, the text in
+    # text_body; subject and html_body empty).
+    channel = fields.CharField(max_length=8, default="mail", db_default="mail")
     kind = fields.CharField(max_length=32)
     # Unique when set: a notice with a key is queued at most once (e.g. warn:<id>:<due>).
     dedupe_key = fields.CharField(max_length=200, unique=True, null=True)

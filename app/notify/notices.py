@@ -16,8 +16,10 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from app.domain.masking import mask_free_text
 from app.domain.types import TYPE_LABELS, AppealType
 from app.models import Account, Appeal, Department
+from app.notify import sms
 from app.notify.outbox import DEDUPE_KEY_MAX, enqueue, render
 
 _base_url = "http://127.0.0.1:8000"
@@ -69,9 +71,11 @@ async def _to_resident(kind: str, template: str, to: str, **context: Any) -> boo
 
 
 async def appeal_received(appeal: Appeal) -> bool:
-    """The receipt: tracking number and how to track. Never the password."""
+    """The receipt: tracking number and how to track. Never the password. By mail and, to a
+    mobile number, by SMS (app.notify.sms): True if either was queued."""
+    texted = await sms.receipt(appeal, track_url())
     to = await _resident_address(appeal)
-    return await _to_resident(
+    return texted | await _to_resident(
         "receipt", "receipt", to,
         name=appeal.contact_name, tracking_number=appeal.tracking_number, title=appeal.title,
         submitted_at=appeal.submitted_at, due_at=appeal.reply_due_at,
@@ -83,8 +87,9 @@ async def appeal_received(appeal: Appeal) -> bool:
 async def appeal_replied(appeal: Appeal, *, redo_available: bool = True) -> bool:
     """"Your appeal was answered", with the reply; a 不满意 asks for a redo only if
     `redo_available` (the redo was not used yet)."""
+    texted = await sms.replied(appeal, track_url())
     to = await _resident_address(appeal)
-    return await _to_resident(
+    return texted | await _to_resident(
         "replied", "replied", to,
         name=appeal.contact_name, tracking_number=appeal.tracking_number, title=appeal.title,
         department=await _department_name(appeal), reply=appeal.reply_text,
@@ -104,8 +109,9 @@ async def appeal_rejected(appeal: Appeal, reason: str, explanation: str) -> bool
 
 async def info_requested(appeal: Appeal, question: str) -> bool:
     """"A department asked you for more information", with the department's question."""
+    texted = await sms.info_requested(appeal, track_url())
     to = await _resident_address(appeal)
-    return await _to_resident(
+    return texted | await _to_resident(
         "info_requested", "info_requested", to,
         name=appeal.contact_name, tracking_number=appeal.tracking_number, title=appeal.title,
         department=await _department_name(appeal), question=question, track_url=track_url(),
@@ -148,9 +154,21 @@ def recipient_key(dedupe_key: str, address: str) -> str:
     return key
 
 
+def _masked(value: Any, key: str = "") -> Any:
+    """What people wrote, with phones, mail addresses and ID numbers masked: staff mail never
+    holds them in clear (links are left alone)."""
+    if isinstance(value, str):
+        return value if key.endswith("url") else mask_free_text(value)
+    if isinstance(value, dict):
+        return {k: _masked(v, k) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(v) for v in value]
+    return value
+
+
 async def _to_staff(kind: str, recipients: Iterable[Any], dedupe_key: str | None,
                     context: dict[str, Any]) -> int:
-    subject, text, html = render(kind, **context)
+    subject, text, html = render(kind, **_masked(context))
     queued = 0
     for address in _addresses(recipients):
         key = recipient_key(dedupe_key, address) if dedupe_key else None

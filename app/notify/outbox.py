@@ -23,6 +23,7 @@ from app.domain.clock import to_local
 TEMPLATES = Path(__file__).parent / "templates"
 SUBJECT_MAX = 255
 DEDUPE_KEY_MAX = 200
+CHANNELS = ("mail", "sms")
 _SPACES = re.compile(r"\s+")
 
 
@@ -130,12 +131,12 @@ def insert_statement(conn: Any, rows: list[list[Any]], first_mark: int = 1) -> t
     now = db_time(conn, now_utc())
     values, params = [], []
     for row in rows:
-        marks = placeholders(conn, 8, start=first_mark + len(params))
-        values.append(f"({', '.join(marks[:6])}, 'pending', 0, {marks[6]}, {marks[7]}, '')")
+        marks = placeholders(conn, 9, start=first_mark + len(params))
+        values.append(f"({', '.join(marks[:7])}, 'pending', 0, {marks[7]}, {marks[8]}, '')")
         params += [*row, now, now]
     sql = (
         "INSERT INTO outbox_message (kind, dedupe_key, to_address, subject, text_body, "  # noqa: S608
-        "html_body, status, attempts, next_attempt_at, created_at, last_error) "
+        "html_body, channel, status, attempts, next_attempt_at, created_at, last_error) "
         f"VALUES {', '.join(values)} ON CONFLICT (dedupe_key) DO NOTHING"
     )
     return sql, params
@@ -148,8 +149,9 @@ async def insert_rows(rows: list[list[Any]]) -> int:
 
 
 async def enqueue(*, kind: str, to: str, subject: str, text: str, html: str,
-                  dedupe_key: str | None = None) -> bool:
-    """Queue one mail in the caller's current transaction; True if a row was inserted.
+                  dedupe_key: str | None = None, channel: str = "mail") -> bool:
+    """Queue one mail (or, with channel="sms", one text message to the mobile number `to`)
+    in the caller's current transaction; True if a row was inserted.
 
     With a `dedupe_key`, a second enqueue with the same key (even from another transaction
     running at the same moment) inserts nothing and returns False. Inside `batched()` the
@@ -160,7 +162,10 @@ async def enqueue(*, kind: str, to: str, subject: str, text: str, html: str,
         raise ValueError("enqueue: a single recipient address is required")
     if dedupe_key is not None and len(dedupe_key) > DEDUPE_KEY_MAX:
         raise ValueError(f"enqueue: dedupe_key longer than {DEDUPE_KEY_MAX}")
-    row = [kind, dedupe_key, to, _SPACES.sub(" ", subject).strip()[:SUBJECT_MAX], text, html]
+    if channel not in CHANNELS:
+        raise ValueError(f"enqueue: unknown channel {channel!r}")
+    row = [kind, dedupe_key, to, _SPACES.sub(" ", subject).strip()[:SUBJECT_MAX], text, html,
+           channel]
     batch = _batch.get()
     if batch is not None:
         batch.rows.append(row)

@@ -1,4 +1,5 @@
-"""The outbox worker: claim due rows, send them, mark them sent or schedule a retry.
+"""The outbox worker: claim due rows, send them (mail by SMTP, SMS to the gateway), mark them
+sent or schedule a retry.
 
 Claiming is one statement that moves rows from `pending` (due) — or from `sending` whose
 claim expired because a worker died mid-send — to `sending`, stamped with this worker's id
@@ -32,16 +33,18 @@ from tortoise.transactions import in_transaction
 from app.models import OutboxAttempt
 from app.notify.mailer import build_message, open_transport, short_error
 from app.notify.outbox import current_connection, db_time, now_utc
+from app.notify.smsgateway import open_sms_transport
 from app.settings import Settings
 
 log = logging.getLogger("minsheng.mail")
 
-RETURNED = "id, kind, to_address, subject, text_body, html_body, attempts"
+RETURNED = "id, channel, kind, to_address, subject, text_body, html_body, attempts"
 
 
 @dataclass
 class Claimed:
     id: int
+    channel: str
     kind: str
     to_address: str
     subject: str
@@ -119,6 +122,7 @@ class OutboxWorker:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.clock = clock
+        self._held_until = clock()  # until when the current batch's claim is held
         # Restrict this worker to some rows (tests that share a database use it).
         self.only_ids = sorted(only_ids) if only_ids is not None else None
 
@@ -184,8 +188,8 @@ class OutboxWorker:
                                                        self.worker_id])
             await OutboxAttempt.create(message_id=row.id, at=now, ok=True)
         if not rows:
-            log.warning("mail %s (%s) sent, but its claim had passed to another worker",
-                        row.id, row.kind)
+            log.warning("%s %s (%s) sent, but its claim had passed to another worker",
+                        row.channel, row.id, row.kind)
 
     async def _mark_failed(self, row: Claimed, error: str) -> str:
         now = self.clock()
@@ -203,44 +207,64 @@ class OutboxWorker:
                                            self.worker_id])
             await OutboxAttempt.create(message_id=row.id, at=now, ok=False, error=error)
         if final:
-            log.error("mail %s (%s) failed for good after %s attempts: %s", row.id, row.kind,
-                      row.attempts, error)
+            log.error("%s %s (%s) failed for good after %s attempts: %s", row.channel, row.id,
+                      row.kind, row.attempts, error)
         else:
-            log.warning("mail %s (%s) attempt %s failed, retry at %s: %s", row.id, row.kind,
-                        row.attempts, retry_at.isoformat(timespec="seconds"), error)
+            log.warning("%s %s (%s) attempt %s failed, retry at %s: %s", row.channel, row.id,
+                        row.kind, row.attempts, retry_at.isoformat(timespec="seconds"), error)
         return status
 
     # --- the loop ----------------------------------------------------------------------------
 
     async def process_batch(self) -> DrainResult:
-        """Claim one batch and deal with every row of it."""
+        """Claim one batch and deal with every row of it: its mail on one SMTP connection,
+        its SMS on one gateway client. A channel that cannot be reached delays only its own
+        rows."""
         result = DrainResult()
         batch = await self.claim_batch()
         if not batch:
             return result
-        held_until = self.clock() + self.claim
+        self._held_until = self.clock() + self.claim
+        for channel in sorted({row.channel for row in batch}):
+            await self._send_channel(channel, [r for r in batch if r.channel == channel],
+                                     result)
+        return result
+
+    def _open(self, channel: str) -> Any:
+        if channel == "mail":
+            return open_transport(self.settings)
+        if channel == "sms":
+            return open_sms_transport(self.settings)
+        raise ValueError(f"unknown outbox channel {channel!r}")
+
+    async def _send_one(self, transport: Any, row: Claimed) -> None:
+        if row.channel == "sms":
+            await transport.send(row.to_address, row.text_body, row.id, row.kind)
+        else:
+            await transport.send(build_message(row, self.settings), row.id, row.kind)
+
+    async def _send_channel(self, channel: str, pending: list[Claimed],
+                            result: DrainResult) -> None:
         margin = self.claim / 2
-        pending = list(batch)
         try:
-            transport = open_transport(self.settings)
+            transport = self._open(channel)
             await transport.__aenter__()
         except Exception as exc:  # noqa: BLE001 - every reason to not reach the server
             error = short_error(exc)
             for row in pending:
                 result.count(row, await self._mark_failed(row, error))
-            return result
+            return
         try:
             while pending:
-                if self.clock() > held_until - margin:
+                if self.clock() > self._held_until - margin:
                     held = await self._renew([r.id for r in pending])
                     pending = [r for r in pending if r.id in held]
-                    held_until = self.clock() + self.claim
+                    self._held_until = self.clock() + self.claim
                     if not pending:
                         break
                 row = pending.pop(0)
                 try:
-                    message = build_message(row, self.settings)
-                    await transport.send(message, row.id, row.kind)
+                    await self._send_one(transport, row)
                 except Exception as exc:  # noqa: BLE001 - recorded, retried
                     result.count(row, await self._mark_failed(row, short_error(exc)))
                     continue
@@ -248,8 +272,6 @@ class OutboxWorker:
                 result.count(row, "sent")
         finally:
             await transport.__aexit__(None, None, None)
-        return result
-
 
     async def drain(self, max_batches: int | None = None) -> DrainResult:
         """Process batches until nothing is due (or `max_batches` were taken)."""

@@ -8,12 +8,15 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from app.domain import states
+from app.domain.attachments import Kind
 from app.schemas.appeals import RatingKey
 from app.schemas.base import Output
 
+AttachmentKind = Literal[tuple(k.value for k in Kind)]  # type: ignore[valid-type]
 StatusKey = Literal[tuple(s.value for s in states.Status)]  # type: ignore[valid-type]
-ErrorCode = Literal["bad_json", "not_object", "unknown_field", "missing_field", "invalid_type",
-                    "invalid", "illegal_transition", "conflict", "not_found",
+ErrorCode = Literal["bad_json", "bad_multipart", "not_object", "unknown_field",
+                    "missing_field", "invalid_type", "invalid", "illegal_transition",
+                    "conflict", "not_found",
                     "method_not_allowed", "unsupported_media_type", "too_large",
                     "rate_limited", "server_error"]
 TIME_NOTE = "ISO 8601 with offset, Asia/Shanghai (+08:00)."
@@ -93,6 +96,17 @@ class Rejection(Output):
     explanation: str
 
 
+class AttachmentInfo(Output):
+    id: int
+    name: Annotated[str, Field(description="The name it was sent under, made safe, ending "
+                                           "as its real type does.")]
+    type: Annotated[AttachmentKind, Field(description="Decided from the content.")]
+    size: Annotated[int, Field(description="Bytes, as stored (pictures re-encoded).")]
+    occasion: Literal["submission", "info", "reply"]
+    created_at: Time
+    url: Annotated[str, Field(description="Download it here, with the same credentials.")]
+
+
 class Appeal(Output):
     tracking_number: str
     status: Status
@@ -117,6 +131,9 @@ class Appeal(Output):
     rejection: Annotated[Rejection | None, Field(
         description="Why the appeal was not accepted (不予受理), when the status is "
                     "rejected; else null.")]
+    attachments: Annotated[list[AttachmentInfo], Field(
+        description="Files the resident sent and those the department sent with its reply, "
+                    "oldest first.")]
 
 
 class FieldProblem(Output):

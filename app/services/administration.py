@@ -104,6 +104,24 @@ async def disable_staff(actor: Actor, account: Account) -> None:
             "after": await audit_log.account_snapshot(account)})
 
 
+async def enable_staff(actor: Actor, account: Account) -> str:
+    """A disabled account back in use, with a new one-time password (returned): whatever the
+    old password was, it may have been known to others while the account was off."""
+    if account.is_active:
+        raise ServiceError("该账号未停用。", "account")
+    before = await audit_log.account_snapshot(account)
+    password = generate_password()
+    account.password_hash = await accounts.hash_password(password)
+    account.must_change_password, account.is_active = True, True
+    async with in_transaction():
+        await account.save(update_fields=["password_hash", "must_change_password", "is_active"])
+        await audit_log.record(actor, "account_enable", {
+            "account": account.username, "account_id": account.id, "before": before,
+            "after": await audit_log.account_snapshot(account)})
+    await throttle.forget(throttle.account_name(account.username))
+    return password
+
+
 async def reset_staff(actor: Actor, account: Account) -> str:
     """A new one-time password (returned); the old one stops working and every session of
     the account ends."""

@@ -19,10 +19,12 @@ ACTION_LABELS = {
     "account_change": "修改账号",
     "account_disable": "停用账号",
     "account_reset": "重置密码",
+    "account_enable": "重新启用账号",
     "export": "导出",
     # Reference data (app.services.reference_edits): the rules' edits.
     "department_deactivate": "停用部门",
     "department_activate": "启用部门",
+    "department_review": "设置答复审核",
     "hot_topics_change": "修改热门话题",
     "calendar_override_add": "调整工作日历",
     "calendar_override_remove": "取消工作日历调整",
@@ -30,6 +32,13 @@ ACTION_LABELS = {
     "keyword_rule_change": "修改关键词规则",
     "keyword_rule_remove": "删除关键词规则",
     "category_department_change": "修改分类承办部门",
+    # Reply templates and the knowledge base (app.services.replies).
+    "reply_template_create": "新增答复模板",
+    "reply_template_change": "修改答复模板",
+    "reply_template_remove": "删除答复模板",
+    "knowledge_create": "新增知识库条目",
+    "knowledge_change": "修改知识库条目",
+    "knowledge_remove": "删除知识库条目",
 }
 # What an account's snapshot holds, in the order the log shows it. Never a password or hash.
 FIELD_LABELS = {

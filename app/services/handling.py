@@ -22,9 +22,12 @@ NATIONAL = WorkingCalendar()
 
 
 async def reply(appeal: Appeal, actor: Actor, form: Reply,
-                calendar: WorkingCalendar = NATIONAL) -> Appeal:
+                calendar: WorkingCalendar = NATIONAL, *, event: Event = Event.REPLY,
+                author: Actor | None = None, note: str = "部门已答复") -> Appeal:
     """`calendar` counts the working days to the first reply (the rules' calendar, with the
-    administrator's overrides; the national one by default)."""
+    administrator's overrides; the national one by default). A reply the head approved
+    (app.services.review) is `event` APPROVE_REPLY by the head, kept as its `author`'s."""
+    author = author or actor
     text = form.reply
     at = now_utc()
     async with in_transaction():
@@ -36,10 +39,10 @@ async def reply(appeal: Appeal, actor: Actor, form: Reply,
                         "first_reply_days": working_days_between(appeal.submitted_at, at,
                                                                  calendar)}
         # The event names its round: the trail pairs it with its reply by that, not by order.
-        await transition(appeal, Event.REPLY, actor, note="部门已答复", at=at,
+        await transition(appeal, event, actor, note=note, at=at,
                          data={"round": round_}, changes=changes)
         await AppealReply.create(appeal_id=appeal.id, round=round_, text=text, at=at,
-                                 actor=actor.account, actor_label=actor.label,
+                                 actor=author.account, actor_label=author.label,
                                  department_id=appeal.department_id)
         await notices.appeal_replied(appeal, redo_available=not await redo_used(appeal))
     return appeal

@@ -12,6 +12,7 @@ from typing import Any
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from app.domain import search_text
 from app.domain.clock import to_local
 from app.domain.deadlines import ClockFacts, ReplyClock, reply_clock
 from app.domain.states import Status
@@ -22,6 +23,7 @@ from app.notify import notices, outbox
 from app.rules import Rules
 from app.schemas import appeals as schemas
 from app.schemas.base import parse
+from app.services import attachments as attachment_rows
 from app.services import predictor, routing
 from app.services.reference import reference_ids
 from app.services.secrets import generate_password, generate_username, hash_token
@@ -143,13 +145,16 @@ def _gate() -> asyncio.Semaphore:
 
 
 async def submit(rules: Rules, sub: Submission, *, resident=None,
-                 at: datetime | None = None, channel: Channel = Channel.WEB) -> Receipt:
+                 at: datetime | None = None, channel: Channel = Channel.WEB,
+                 attachments: list | None = None) -> Receipt:
+    """`attachments`: unsaved rows (app.services.attachments.rows), whose files are already
+    stored; they are written with the appeal."""
     async with _gate():
-        return await _submit(rules, sub, resident, at, Channel(channel))
+        return await _submit(rules, sub, resident, at, Channel(channel), attachments or [])
 
 
 async def _submit(rules: Rules, sub: Submission, resident, at: datetime | None,
-                  channel: Channel) -> Receipt:
+                  channel: Channel, attachments: list) -> Receipt:
     at = at or now_utc()
     clock = _new_clock(rules, sub.type, at)
     deadline = clock.deadline
@@ -180,6 +185,8 @@ async def _submit(rules: Rules, sub: Submission, resident, at: datetime | None,
         contact_name=sub.contact_name,
         contact_phone=sub.contact_phone,
         contact_email=sub.contact_email,
+        search_grams=search_text.grams(sub.title, sub.body),
+        phone_key=search_text.phone_key(sub.contact_phone),
         is_public=sub.public,
         status=route.status.value,
         resident=resident,
@@ -205,17 +212,19 @@ async def _submit(rules: Rules, sub: Submission, resident, at: datetime | None,
          "data": route.record, "public": True},
     ]
     async with outbox.batched(insert=False) as receipt_mail:
-        if appeal.contact_email or resident is not None:
+        if appeal.contact_email or appeal.contact_phone or resident is not None:
             await notices.appeal_received(appeal)
-    await _store(appeal, events, receipt_mail.rows)
+    await _store(appeal, events, receipt_mail.rows, attachments)
     department = rules.departments.get(route.department_code) if route.department_code else None
     return Receipt(appeal, username, password, department.name if department else None)
 
 
-async def _store(appeal: Appeal, events: list[dict], mail: list[list]) -> None:
-    """Write the appeal, its events and its receipt mail: all of them or nothing."""
+async def _store(appeal: Appeal, events: list[dict], mail: list[list],
+                 attachments: list | None = None) -> None:
+    """Write the appeal, its events, its receipt mail and its attachments' rows: all of them
+    or nothing. (With attachments, a transaction of several statements on either engine.)"""
     conn = connections.get("default")
-    if conn.capabilities.dialect == "postgres":
+    if conn.capabilities.dialect == "postgres" and not attachments:
         await _store_in_one_statement(conn, appeal, events, mail)
         return
     async with in_transaction():
@@ -223,6 +232,8 @@ async def _store(appeal: Appeal, events: list[dict], mail: list[list]) -> None:
         await AppealEvent.bulk_create([AppealEvent(appeal_id=appeal.id, **e) for e in events])
         if mail:
             await outbox.insert_rows(mail)
+        if attachments:
+            await attachment_rows.insert(attachments, appeal.id)
 
 
 async def _store_in_one_statement(conn, appeal: Appeal, events: list[dict],

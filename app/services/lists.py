@@ -18,13 +18,14 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from pydantic import BeforeValidator, ConfigDict, Field
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from app.domain.clock import start_of_day
 from app.domain.states import COUNTS_AS_OVERDUE, WITH_DEPARTMENT, Status
+from app.domain.supervision import OPEN_ORDER
 from app.domain.types import AppealType
-from app.models import Appeal, Category, Department, Region
+from app.models import Appeal, Category, Department, Region, SupervisionOrder
 from app.schemas.base import Input, InputError, Say, form_values, invalid, parse
 from app.schemas.limits import CATEGORY_CODE_MAX, DEPARTMENT_MAX, NO_NUL, REGION_MAX
 
@@ -77,6 +78,7 @@ class ListFilters(Input):
     category: Annotated[_code(CATEGORY_CODE_MAX), Blank, Field(title="领域")] = None
     region: Annotated[_code(REGION_MAX), Blank, Field(title="地区")] = None
     overdue: Annotated[bool, Field(title="只看超期")] = False
+    supervised: Annotated[bool, Field(title="只看督办件")] = False
     submitted_from: Annotated[date | None, _day("提交日期起"), Field(title="提交日期起")] = None
     submitted_to: Annotated[date | None, _day("提交日期止"), Field(title="提交日期止")] = None
 
@@ -235,6 +237,12 @@ def overdue(query: QuerySet[Appeal], now: datetime) -> QuerySet[Appeal]:
     return query.filter(status__in=list(COUNTS_AS_OVERDUE), reply_due_at__lt=now)
 
 
+def supervised(query: QuerySet[Appeal]) -> QuerySet[Appeal]:
+    """Appeals under an open 督办 order (issued or answered, not yet closed)."""
+    return query.filter(id__in=Subquery(SupervisionOrder.filter(
+        status__in=sorted(OPEN_ORDER)).values("appeal_id")))
+
+
 async def narrowed(query: QuerySet[Appeal], filters: ListFilters, now: datetime
                    ) -> tuple[QuerySet[Appeal], dict[str, str]]:
     """`query` narrowed by `filters`, and a message per code that names nothing (ignored)."""
@@ -245,6 +253,8 @@ async def narrowed(query: QuerySet[Appeal], filters: ListFilters, now: datetime
         query = query.filter(type=filters.type)
     if filters.overdue:
         query = overdue(query, now)
+    if filters.supervised:
+        query = supervised(query)
     if filters.submitted_from:
         query = query.filter(submitted_at__gte=start_of_day(filters.submitted_from))
     if filters.submitted_to:

@@ -119,6 +119,40 @@ async def set_active(rules: Rules, actor: Actor, code: str, active: bool,
     return edited, moved
 
 
+async def set_review(rules: Rules, actor: Actor, code: str, review: bool) -> Edited:
+    """Have the head approve the department's replies before they go out (审核), or stop;
+    the `review` list of its region in regions.yaml. Replies already waiting stay waiting:
+    the head still approves or returns them."""
+    spec = rules.departments.get(code)
+    if spec is None:
+        raise ServiceError("没有这个部门。", None, "not_found")
+    region_code, kind = code.split("-", 1)
+    verb = "开启" if review else "关闭"
+
+    def change(documents: dict[str, Any]) -> str:
+        entry = _region_entry(documents, region_code)
+        if entry is None or kind not in (entry.get("departments") or []):
+            raise ServiceError("没有这个部门。", None, "not_found")
+        kinds = [k for k in entry.get("review") or [] if k != kind]
+        if review:
+            kinds.append(kind)
+        if kinds:
+            entry["review"] = kinds
+        else:
+            entry.pop("review", None)
+        return f"{verb}部门 {spec.name}（{code}）的答复审核"
+
+    def state(new: Rules) -> dict:
+        found = new.departments.get(code)
+        return {"部门": f"{spec.name}（{code}）",
+                "答复审核": "须负责人审核" if found and found.review else "不审核"}
+
+    edited = await _save(actor, "department_review", change, state(rules), state)
+    if edited.version is not None:
+        edited.message = f"已{verb}{spec.name}的答复审核。"
+    return edited
+
+
 async def send_back(rules: Rules, actor: Actor = SYSTEM, reason: str = "") -> int:
     """Every open appeal held by an inactive department goes back to triage, each with a
     DEPARTMENT_CLOSED event; how many moved. Also run by the worker, for an appeal a process

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
 from app.domain.states import Event, allowed_events
 from app.domain.types import DEPARTMENT_ROLES, Role
 from app.models import Account, Appeal
@@ -25,6 +28,8 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = _heads_too({
     "export_appeals": frozenset({I}),
     "export_log": frozenset({I}),
     "appeal_detail": frozenset({H, D, I}),
+    # An attachment: whoever sees the appeal (may_see), as its page does.
+    "attachment": frozenset({H, D, I}),
     "acknowledge": frozenset({H}),
     "reply": frozenset({H}),
     "return_appeal": frozenset({H}),
@@ -64,6 +69,22 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = _heads_too({
     "followup_list": frozenset({D}),
     "followup_call": frozenset({D}),
     "record_followup": frozenset({D}),
+    # Issue 12: one masked value revealed, with a reason, on the record (may_reveal says on
+    # which appeals); the inspectors list every reveal per person.
+    "reveal": frozenset({H, D, I}),
+    "reveal_log": frozenset({I}),
+    # Issue 12 (app.web.search_pages): search, each within what they may see
+    # (visible_appeals); a department's history of answered appeals, its own staff's.
+    "search": frozenset({H, D, I}),
+    "history": frozenset({H}),
+    # Issue 12 (app.web.reply_pages): the knowledge base, searched by whoever answers; a
+    # department's reply templates kept by its head; the head's review (审核) of replies.
+    "knowledge_search": frozenset({H, D, I}),
+    "department_templates": frozenset({HEAD}),
+    "department_template_save": frozenset({HEAD}),
+    "department_template_remove": frozenset({HEAD}),
+    "approve_reply": frozenset({HEAD}),
+    "revise_reply": frozenset({HEAD}),
     # Issue 11: the audit of administrative actions and exports, read-only, for inspectors.
     "audit_log": frozenset({I}),
     # Administration (app.web.admin): accounts; no appeal's content is on these pages.
@@ -74,6 +95,7 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = _heads_too({
     "admin_account": frozenset({ADMIN}),
     "admin_account_change": frozenset({ADMIN}),
     "admin_account_disable": frozenset({ADMIN}),
+    "admin_account_enable": frozenset({ADMIN}),
     "admin_account_reset": frozenset({ADMIN}),
     # Reference data (app.web.admin_reference): departments, hot topics, the calendar,
     # keyword rules and the category table; no appeal's content on these pages either.
@@ -81,6 +103,8 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = _heads_too({
     "admin_departments": frozenset({ADMIN}),
     "admin_department_deactivate": frozenset({ADMIN}),
     "admin_department_activate": frozenset({ADMIN}),
+    # Issue 12: whether the head approves the department's replies (审核).
+    "admin_department_review": frozenset({ADMIN}),
     "admin_hot_topics": frozenset({ADMIN}),
     "admin_hot_topics_edit": frozenset({ADMIN}),
     "admin_calendar": frozenset({ADMIN}),
@@ -89,6 +113,13 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = _heads_too({
     "admin_routing": frozenset({ADMIN}),
     "admin_keyword_rule": frozenset({ADMIN}),
     "admin_category_department": frozenset({ADMIN}),
+    # Issue 12: shared reply templates and the knowledge base (no appeal's content).
+    "admin_templates": frozenset({ADMIN}),
+    "admin_template_save": frozenset({ADMIN}),
+    "admin_template_remove": frozenset({ADMIN}),
+    "admin_knowledge": frozenset({ADMIN}),
+    "admin_knowledge_save": frozenset({ADMIN}),
+    "admin_knowledge_remove": frozenset({ADMIN}),
 })
 
 # The event each acting route causes: its button shows only where the state table allows it.
@@ -101,6 +132,8 @@ ROUTE_EVENTS: dict[str, Event] = {
     "request_extension": Event.EXTENSION_REQUEST,
     "decide_extension": Event.EXTENSION_GRANT,
     "reject_appeal": Event.REJECT,
+    "approve_reply": Event.APPROVE_REPLY,
+    "revise_reply": Event.REVISE_REPLY,
 }
 
 HOME_BY_ROLE = {
@@ -145,6 +178,27 @@ def may_see(account: Account, appeal: Appeal) -> bool:
     return False
 
 
+def visible_appeals(account: Account) -> QuerySet[Appeal]:
+    """The appeals `account` may see, as a query (the set may_see decides one by one)."""
+    role = Role(account.role)
+    if role in (Role.DISPATCHER, Role.INSPECTOR):
+        return Appeal.all()
+    if role in DEPARTMENT_ROLES and account.department_id is not None:
+        return Appeal.filter(Q(named_unit_id__isnull=True)
+                             | ~Q(named_unit_id=account.department_id),
+                             department_id=account.department_id)
+    return Appeal.filter(id__in=[])
+
+
 def sees_contact(account: Account, appeal: Appeal) -> bool:
     """A reporter's identity is never shown to the department handling the report."""
     return not (Role(account.role) in DEPARTMENT_ROLES and appeal.type == "report")
+
+
+def may_reveal(account: Account, appeal: Appeal) -> bool:
+    """Reveal a masked value of this appeal: a dispatcher or an inspector, or a handler of
+    the appeal's department, but never in a report (举报), whose reporter the handling
+    department must not identify (DESIGN.md)."""
+    if not (may_use(account, "reveal") and may_see(account, appeal)):
+        return False
+    return Role(account.role) not in DEPARTMENT_ROLES or appeal.type != "report"

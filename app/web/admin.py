@@ -32,6 +32,8 @@ SECTIONS = [
     ("/admin/calendar", "工作日历", "放假或调休上班的调整；保存后重新计算办理中诉求的答复期限。"),
     ("/admin/routing", "分派规则", "关键词规则和分类 → 承办部门对照表。"),
     ("/admin/reference", "规则版本", "当前规则版本及每次修改的记录。"),
+    ("/admin/templates", "答复模板", "各部门共用的答复模板（部门自己的模板由部门负责人维护）。"),
+    ("/admin/knowledge", "知识库", "政策解答：标题、内容、分类、部门和有效期；过期条目不再显示。"),
 ]
 DONE = {"changed": "已保存修改", "disabled": "账号已停用，其登录已全部退出", "reset": "密码已重置"}
 ROLES = {role.value: ROLE_LABELS[role] for role in forms.STAFF_ROLE_ORDER}
@@ -142,7 +144,8 @@ async def _act(request: Request, account: Account, model, act, done: str) -> Res
         typed = _typed(form, model) if model else None
         return await _account_page(request, await _account(request), typed, errors, 400)
     if isinstance(result, str):  # a new one-time password
-        return _password_page(request, target, result, "密码已重置")
+        return _password_page(request, target, result,
+                              "账号已重新启用" if done == "enabled" else "密码已重置")
     return flash.put(request, RedirectResponse(f"/admin/accounts/{target.id}",
                                                status_code=303), DONE[done])
 
@@ -159,6 +162,14 @@ async def admin_account_disable(request: Request, account: Account) -> Response:
         await administration.disable_staff(actor, target)
 
     return await _act(request, account, None, act, "disabled")
+
+
+@staff_route("admin_account_enable")
+async def admin_account_enable(request: Request, account: Account) -> Response:
+    async def act(actor: Actor, target: Account, _: None) -> str:
+        return await administration.enable_staff(actor, target)
+
+    return await _act(request, account, None, act, "enabled")
 
 
 @staff_route("admin_account_reset")
@@ -209,6 +220,8 @@ routes = [
           name="admin_account_change"),
     Route("/admin/accounts/{account_id:int}/disable", admin_account_disable,
           methods=["POST"], name="admin_account_disable"),
+    Route("/admin/accounts/{account_id:int}/enable", admin_account_enable, methods=["POST"],
+          name="admin_account_enable"),
     Route("/admin/accounts/{account_id:int}/reset", admin_account_reset, methods=["POST"],
           name="admin_account_reset"),
     Route("/staff/audit", audit_page, methods=["GET"], name="audit_log"),

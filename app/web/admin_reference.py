@@ -18,6 +18,7 @@ from app.domain.rules import Rules
 from app.models import Account, RulesVersion
 from app.schemas import reference as forms
 from app.schemas.base import parse_form
+from app.schemas.replies import DepartmentReview
 from app.services import reference_edits
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.reference_edits import WORKING_LABELS, Edited
@@ -139,6 +140,21 @@ async def activate_department(request: Request, account: Account) -> Response:
     return flash.put(request, response, edited.message)
 
 
+@staff_route("admin_department_review")
+async def review_department(request: Request, account: Account) -> Response:
+    """Turn the head's review (审核) of the department's replies on or off."""
+    code = _department_code(request)
+
+    async def act(rules: Rules, actor: Actor, form: DepartmentReview) -> Edited:
+        return await reference_edits.set_review(rules, actor, code, form.review == "on")
+
+    async def page(request: Request, refused: dict) -> Response:
+        return await _departments_page(request, {**refused, "row": code})
+
+    return await _edit(request, account, DepartmentReview, act, page,
+                       f"/admin/departments?region={code.split('-', 1)[0]}")
+
+
 # --- hot topics -----------------------------------------------------------------------------
 
 async def _hot_topics_page(request: Request, refused: dict | None = None) -> Response:
@@ -235,6 +251,8 @@ routes = [
           name="admin_department_deactivate"),
     Route("/admin/departments/{code}/activate", activate_department, methods=["POST"],
           name="admin_department_activate"),
+    Route("/admin/departments/{code}/review", review_department, methods=["POST"],
+          name="admin_department_review"),
     Route("/admin/hot-topics", hot_topics, name="admin_hot_topics"),
     Route("/admin/hot-topics", edit_hot_topics, methods=["POST"], name="admin_hot_topics_edit"),
     Route("/admin/calendar", calendar, name="admin_calendar"),

@@ -17,11 +17,14 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from tortoise.transactions import in_transaction
 
+from app.domain.attachments import FIELD, Occasion
 from app.domain.clock import to_local
 from app.domain.states import EVENT_LABELS, STATUS_LABELS, Event, Status
 from app.domain.types import TYPE_LABELS, AppealType, Channel, Role
@@ -29,10 +32,10 @@ from app.models import Appeal, AppealEvent, AppealReply
 from app.schemas import appeals as bodies
 from app.schemas import responses
 from app.schemas.base import InputError, parse, printable
-from app.services import accounts, clocks, intake, triage
+from app.services import accounts, attachments, clocks, intake, triage
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.throttle import LoginLocked
-from app.web import openapi
+from app.web import openapi, uploads
 from app.web.context import rules_of
 from app.web.openapi import API_PREFIX, AUTH_FAILURE_COST, MAX_BODY_BYTES
 from app.web.security import RateLimited, client_address
@@ -182,8 +185,12 @@ async def read_json(request: Request) -> Any:
         if size > MAX_BODY_BYTES:
             raise too_large
         chunks.append(chunk)
+    return decode_json(b"".join(chunks))
+
+
+def decode_json(data: bytes) -> Any:
     try:
-        return json.loads(b"".join(chunks).decode("utf-8"), object_pairs_hook=_no_duplicates,
+        return json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates,
                           parse_constant=_no_constants)
     except _DuplicateKey as exc:
         raise ApiError(400, "bad_json", "JSON 中有重复的字段。", exc.key) from None
@@ -199,6 +206,48 @@ async def read_object(request: Request) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ApiError(400, "not_object", "提交的内容必须是 JSON 对象。")
     return value
+
+
+def _media(request: Request) -> str:
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
+async def read_parts(request: Request) -> tuple[dict[str, Any], Any]:
+    """The request's JSON object, and its multipart form if it came as one: the object in
+    the part `json` (what an application/json body would be), files in parts `files`."""
+    if _media(request) != "multipart/form-data":
+        return await read_object(request), None
+    try:
+        form = await request.form()
+    except HTTPException:  # Starlette's word for a body that is not multipart after all
+        raise ApiError(400, "bad_multipart", "提交的内容不是有效的 multipart/form-data。") \
+            from None
+    unknown = [key for key in form if key not in ("json", FIELD)]
+    if unknown:
+        raise ApiError(422, "unknown_field", f"不认识的部分“{printable(unknown[0], 40)}”。",
+                       unknown[0])
+    raw = form.get("json")
+    if raw is None:
+        raise ApiError(422, "missing_field", "请在 json 部分提交 JSON 对象。", "json")
+    data = await raw.read(MAX_BODY_BYTES + 1) if isinstance(raw, UploadFile) \
+        else raw.encode("utf-8", "surrogatepass")
+    if len(data) > MAX_BODY_BYTES:
+        raise ApiError(413, "too_large", f"json 部分过大（上限 {MAX_BODY_BYTES // 1024} KB）。",
+                       "json")
+    value = decode_json(data)
+    if not isinstance(value, dict):
+        raise ApiError(400, "not_object", "json 部分必须是 JSON 对象。", "json")
+    return value, form
+
+
+async def files_of(request: Request, form: Any, *, occasion: Occasion,
+                   account=None) -> list:
+    """The stored files' unsaved rows (none without a form); AttachmentsRefused (422, field
+    `files`) if any is refused."""
+    if form is None:
+        return []
+    return await uploads.rows_of_form(request, form, account=account, role=Role.RESIDENT,
+                                      occasion=occasion)
 
 
 async def read_body(request: Request, model: type[Body]) -> Body:
@@ -307,6 +356,11 @@ async def appeal_view(appeal: Appeal) -> dict[str, Any]:
         info_request=appeal.info_request if appeal.status == Status.AWAITING_INFO else None,
         rating=appeal.rating or None,
         rejection=await _rejection(appeal),
+        attachments=[responses.AttachmentInfo(
+            id=a.id, name=a.name, type=a.content_type, size=a.size, occasion=a.occasion,
+            created_at=iso(a.created_at),
+            url=f"{API_PREFIX}/appeals/{appeal.tracking_number}/attachments/{a.id}")
+            for a in await attachments.of_appeal(appeal, resident=True)],
     ).model_dump()
 
 
@@ -345,11 +399,14 @@ async def catalog(request: Request) -> Response:
 
 
 @endpoint
+@uploads.closes_form
 async def submit(request: Request) -> Response:
     request.app.state.limiter.check("submit", client_address(request))
     rules = rules_of(request)
-    submission = intake.validate(await read_object(request), rules, strict=True)
-    receipt = await intake.submit(rules, submission, channel=Channel.API)
+    value, form = await read_parts(request)
+    submission = intake.validate(value, rules, strict=True)
+    rows = await files_of(request, form, occasion=Occasion.SUBMISSION)
+    receipt = await intake.submit(rules, submission, channel=Channel.API, attachments=rows)
     appeal = receipt.appeal
     body = responses.Receipt(
         tracking_number=appeal.tracking_number,
@@ -371,10 +428,16 @@ async def show(request: Request) -> Response:
 
 
 @endpoint
+@uploads.closes_form
 async def supply_info(request: Request) -> Response:
     appeal = await owned_appeal(request)
-    info = await read_body(request, bodies.InfoSupplied)
-    await clocks.supply_info(rules_of(request), appeal, info)
+    value, form = await read_parts(request)
+    info = parse(bodies.InfoSupplied, value, strict=True)
+    rows = await files_of(request, form, occasion=Occasion.INFO,
+                          account=appeal.resident if appeal.resident_id else None)
+    async with in_transaction():
+        await clocks.supply_info(rules_of(request), appeal, info)
+        await attachments.insert(rows, appeal.id)
     return private_json(await appeal_view(appeal))
 
 
@@ -384,6 +447,15 @@ async def rate(request: Request) -> Response:
     rating = await read_body(request, bodies.Rating)
     await clocks.rate(rules_of(request), appeal, rating)
     return private_json(await appeal_view(appeal))
+
+
+@endpoint
+async def attachment(request: Request) -> Response:
+    appeal = await owned_appeal(request)
+    found = await attachments.one_of(appeal, request.path_params["attachment_id"])
+    if found is None or not attachments.resident_sees(found, appeal):
+        return not_found_response()
+    return uploads.file_response(request, found)
 
 
 @endpoint
@@ -400,6 +472,8 @@ routes = [
           name="api_info"),
     Route(f"{API_PREFIX}/appeals/{{tracking_number}}/rating", rate, methods=["POST"],
           name="api_rating"),
+    Route(f"{API_PREFIX}/appeals/{{tracking_number}}/attachments/{{attachment_id:int}}",
+          attachment, methods=["GET"], name="api_attachment"),
     Route(f"{API_PREFIX}/openapi.json", document, methods=["GET"], name="api_openapi"),
 ]
 

@@ -28,11 +28,15 @@ from app.web import (
     admin,
     admin_reference,
     api,
+    attachment_pages,
     desk,
     followup_pages,
     public,
+    reply_pages,
     report_pages,
     residents,
+    reveal_pages,
+    search_pages,
     staff,
     stats_pages,
 )
@@ -176,8 +180,8 @@ def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> S
     app = Starlette(
         routes=[*public.routes, *residents.routes, *staff.routes, *stats_pages.routes,
                 *report_pages.routes, *admin.routes, *admin_reference.routes,
-                *desk.routes, *followup_pages.routes,
-                *api.routes,
+                *desk.routes, *followup_pages.routes, *reveal_pages.routes, *search_pages.routes,
+                *attachment_pages.routes, *reply_pages.routes, *api.routes,
                 Mount("/static", StaticFiles(directory=STATIC), name="static")],
         exception_handlers={
             404: _not_found,
@@ -189,7 +193,8 @@ def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> S
             ServiceError: _service_error,
         },
         lifespan=lifespan,
-        middleware=[Middleware(AccessLog), Middleware(_Crash)],
+        middleware=[Middleware(AccessLog), Middleware(_Crash),
+                    Middleware(attachment_pages.BodyLimit)],
     )
     keep_in_app(app, settings, rules)
     app.state.limiter = RateLimiter(settings.rate_limit)

@@ -14,10 +14,10 @@ from app.domain.outcomes import RATINGS
 from app.models import Account, Appeal, AppealEvent
 from app.schemas.base import parse_form
 from app.schemas.followup import REACHED, SOLVED, Followup
-from app.services import followup
+from app.services import followup, reveals
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.workflow import Actor
-from app.web import flash
+from app.web import access, flash
 from app.web.context import rules_of
 from app.web.render import render
 from app.web.security import checked_form
@@ -59,6 +59,8 @@ async def _call_page(request: Request, appeal: Appeal, refused: dict | None = No
         max(policy.attempts - appeal.followup_attempts, 0),
         "reached_choices": REACHED, "solved_choices": SOLVED, "ratings": RATINGS,
         "refused": refused or {},
+        "may_reveal": access.may_reveal(request.state.account, appeal)
+        and bool(appeal.contact_phone), "reveal_reasons": reveals.REASONS,
     }, status=status)
 
 

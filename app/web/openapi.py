@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from app.domain.attachments import Kind
 from app.schemas import appeals, responses
 from app.schemas.base import REF_TEMPLATE, DocumentSchema
 
@@ -74,6 +75,37 @@ _TRACKING_PARAM = {"name": "tracking_number", "in": "path", "required": True,
                    "schema": {"type": "string", "examples": ["MS20250301-000123"]}}
 
 
+_ATTACHMENT_PARAM = {"name": "attachment_id", "in": "path", "required": True,
+                     "schema": {"type": "integer"}}
+_FILE_ERRORS = {
+    "400": _error("The body is not JSON (code bad_json) or not a JSON object (not_object), "
+                  "or not valid multipart/form-data (bad_multipart)."),
+    "413": _error(f"The body is larger than {MAX_BODY_BYTES} bytes, or (multipart) larger "
+                  "than the attachments allow in all (too_large)."),
+    "415": _error("Content-Type is not application/json (charset, if given, utf-8) or "
+                  "multipart/form-data."),
+    "422": _error("The JSON object breaks the schema (unknown_field, missing_field, "
+                  "invalid_type, invalid) or the rules (invalid); a refused file is "
+                  "`invalid` with `field` files; `field` names the field or part."),
+}
+
+
+def _multipart(body: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "schema": {"type": "object", "required": ["json"], "properties": {
+            "json": {**_ref(body), "description": "The same JSON object as an "
+                                                  "application/json body."},
+            "files": {"type": "array", "items": {"type": "string",
+                                                 "contentMediaType": "application/octet-stream"},
+                      "description": "Attachments: JPEG, PNG or WebP pictures or PDF files, "
+                                     "at most MINSHENG_ATTACHMENT_MAX_FILES (default 5) of at "
+                                     "most MINSHENG_ATTACHMENT_MAX_MB (default 5) MB each. The "
+                                     "type is decided from the content; pictures are "
+                                     "re-encoded without their metadata (EXIF, GPS)."}}},
+        "encoding": {"json": {"contentType": "application/json"}},
+    }
+
+
 @dataclass(frozen=True)
 class Operation:
     """What the document says about one route of `app.web.api.routes`, by route name."""
@@ -86,12 +118,18 @@ class Operation:
     tracking: bool = False  # HTTP Basic on an appeal's tracking number
     errors: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, Any] = field(default_factory=dict)
+    files: bool = False  # the body may also come as multipart/form-data with files
+    download: bool = False  # the answer is a stored file, not JSON
 
     def render(self) -> dict[str, Any]:
         status, model, said = self.ok
         schema = _ref(model) if model is not None else {"type": "object"}
         answer: dict[str, Any] = {"description": said,
                                   "content": {"application/json": {"schema": schema}}}
+        if self.download:
+            answer["content"] = {kind.value: {"schema": {"type": "string",
+                                                         "contentMediaType": kind.value}}
+                                 for kind in Kind}
         if self.headers:
             answer["headers"] = self.headers
         found: dict[str, Any] = {"operationId": self.operation_id, "summary": self.summary}
@@ -103,7 +141,12 @@ class Operation:
         if self.body is not None:
             found["requestBody"] = {"required": True, "content": {
                 "application/json": {"schema": _ref(self.body)}}}
-        errors = {**(_BODY_ERRORS if self.body is not None else {}),
+            if self.files:
+                found["requestBody"]["content"]["multipart/form-data"] = _multipart(self.body)
+        if self.download:
+            found["parameters"] = [_TRACKING_PARAM, _ATTACHMENT_PARAM]
+        body_errors = {**_BODY_ERRORS, **_FILE_ERRORS} if self.files else _BODY_ERRORS
+        errors = {**(body_errors if self.body is not None else {}),
                   **({"404": _NOT_YOURS} if self.tracking else {}), **self.errors,
                   "429": _RATE}
         found["responses"] = {status: answer, **dict(sorted(errors.items()))}
@@ -119,7 +162,7 @@ OPERATIONS: dict[str, Operation] = {
         ("201", responses.Receipt, "Stored and routed."),
         description="Validated, numbered, stored and routed in one transaction. The "
                     "response carries the tracking credentials once; keep them.",
-        body=appeals.Submission,
+        body=appeals.Submission, files=True,
         headers={"Location": {"schema": {"type": "string"},
                               "description": "The appeal's API URL."}}),
     "api_show": Operation(
@@ -128,7 +171,7 @@ OPERATIONS: dict[str, Operation] = {
     "api_info": Operation(
         "supplyInfo", "Supply the information a department asked for",
         ("200", responses.Appeal, "Supplied; the clock runs again."),
-        body=appeals.InfoSupplied, tracking=True,
+        body=appeals.InfoSupplied, tracking=True, files=True,
         errors={"409": _error("The appeal is not awaiting information "
                               "(illegal_transition), or changed meanwhile (conflict).")}),
     "api_rating": Operation(
@@ -138,6 +181,11 @@ OPERATIONS: dict[str, Operation] = {
         errors={"409": _error("The appeal has no reply to rate, or its rating window has "
                               "closed (illegal_transition), or changed meanwhile "
                               "(conflict).")}),
+    "api_attachment": Operation(
+        "getAttachment", "Download one of the appeal's attachments",
+        ("200", None, "The file, as its stored type (Content-Disposition, nosniff, a "
+                      "sandbox Content-Security-Policy)."),
+        tracking=True, download=True),
     "api_openapi": Operation("getOpenAPI", "This document", ("200", None, "OpenAPI 3.1")),
 }
 
@@ -165,6 +213,10 @@ JSON API v1 of 民声 Minsheng, for apps, mini-programs and 12345 phone agents.
   budget, shared with the web pages' submission and login). A failed HTTP Basic attempt
   counts as {AUTH_FAILURE_COST} requests, so password guessing is slowed and then refused.
   Over the limit: `429` with `Retry-After` (seconds).
+* **Attachments**: submission and information may instead be sent as
+  `multipart/form-data`, the JSON object in a part `json` and files in parts `files`
+  (stored with the appeal or the information, or not at all). Listed in the appeal's
+  `attachments`, downloaded with the same credentials.
 * Times are ISO 8601 with offset, in Asia/Shanghai.
 """
 

@@ -6,14 +6,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from app.domain.types import TYPE_LABELS, Channel
+from app.domain.attachments import Occasion
+from app.domain.types import TYPE_LABELS, Channel, Role
 from app.models import Department
 from app.schemas import accounts as account_forms
 from app.schemas import appeals as forms
 from app.schemas.base import InputError, form_values, parse_form
 from app.services import accounts, intake
 from app.services.errors import ValidationFailed
-from app.web import tracking
+from app.web import tracking, uploads
 from app.web.context import rules_of
 from app.web.render import render, session_redirect
 from app.web.residents import current_resident
@@ -29,7 +30,8 @@ def _form_context(request: Request) -> dict:
         {"code": r.code, "label": " / ".join(p.name for p in rules.region_path(r.code))}
         for r in rules.regions.values()
     ]
-    return {"types": TYPE_LABELS, "regions": regions, "categories": list(rules.categories)}
+    return {"types": TYPE_LABELS, "regions": regions, "categories": list(rules.categories),
+            "upload_policy": uploads.policy_of(request)}
 
 
 async def home(request: Request) -> Response:
@@ -42,20 +44,27 @@ async def submit_form(request: Request) -> Response:
                   {**_form_context(request), "values": {}, "errors": {}, "units": units})
 
 
+@uploads.closes_form
 async def submit(request: Request) -> Response:
     request.app.state.limiter.check("submit", client_address(request))
     form = await checked_form(request)
     values = _typed(form, forms.Submission)
     rules = rules_of(request)
+    errors: dict[str, str] = {}
     try:
         submission = intake.validate(form_values(forms.Submission, form), rules)
     except ValidationFailed as exc:
+        errors.update(exc.errors)
+    files = await uploads.checked(request, form, errors)
+    if errors:
         units = await Department.filter(active=True).order_by("code").values("code", "name")
         return render(request, "submit.html",
-                      {**_form_context(request), "values": values, "errors": exc.errors,
+                      {**_form_context(request), "values": values, "errors": errors,
                        "units": units}, status=400)
     resident = await current_resident(request)
-    receipt = await intake.submit(rules, submission, resident=resident)
+    rows = await uploads.stored_rows(request, files, account=resident, role=Role.RESIDENT,
+                                     occasion=Occasion.SUBMISSION)
+    receipt = await intake.submit(rules, submission, resident=resident, attachments=rows)
     return render(request, "receipt.html", {"receipt": receipt})
 
 
@@ -76,21 +85,29 @@ async def quick_form(request: Request) -> Response:
                                           "errors": {}})
 
 
+@uploads.closes_form
 async def quick_submit(request: Request) -> Response:
     """The quick channel: a short form, no account; credentials on a printable receipt."""
     request.app.state.limiter.check("submit", client_address(request))
     form = await checked_form(request)
     values = _typed(form, forms.QuickSubmission)
     rules = rules_of(request)
+    errors: dict[str, str] = {}
     try:
         submission = intake.validate(form_values(forms.QuickSubmission, form), rules,
                                      model=forms.QuickSubmission)
     except ValidationFailed as exc:
+        errors.update(exc.errors)
+    files = await uploads.checked(request, form, errors)
+    if errors:
         return render(request, "quick.html", {
             **_form_context(request), "topics": rules.hot_topics, "quick_types": QUICK_TYPES,
-            "values": values, "errors": exc.errors}, status=400)
+            "values": values, "errors": errors}, status=400)
     resident = await current_resident(request)
-    receipt = await intake.submit(rules, submission, resident=resident, channel=Channel.QUICK)
+    rows = await uploads.stored_rows(request, files, account=resident, role=Role.RESIDENT,
+                                     occasion=Occasion.SUBMISSION)
+    receipt = await intake.submit(rules, submission, resident=resident, channel=Channel.QUICK,
+                                  attachments=rows)
     return render(request, "receipt.html", {"receipt": receipt})
 
 
@@ -131,6 +148,7 @@ async def _tracked(request: Request):
     return session.appeal if session is not None else None
 
 
+@uploads.closes_form
 async def track_info(request: Request) -> Response:
     form = await checked_form(request)
     appeal = await _tracked(request)

@@ -9,6 +9,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
+from app.domain.masking import mask_free_text
 from app.schemas import limits
 from app.web import presenters
 from app.web.context import settings_of
@@ -25,6 +26,8 @@ env.filters.update(
     status_label=presenters.status_label,
     type_label=presenters.type_label,
     event_label=presenters.event_label,
+    # Staff pages: phones, mail addresses and ID numbers in what people wrote, masked.
+    masked=mask_free_text,
 )
 env.globals["limits"] = limits  # one set of limits for the models and the forms' maxlength
 

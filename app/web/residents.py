@@ -14,7 +14,7 @@ from app.models import Account, Appeal
 from app.schemas import accounts as forms
 from app.schemas.base import InputError, parse_form
 from app.services import accounts, lists, residents
-from app.web import access, tracking
+from app.web import access, tracking, uploads
 from app.web.context import settings_of
 from app.web.render import render, session_redirect
 from app.web.security import SESSION_COOKIE, checked_form, client_address
@@ -112,6 +112,7 @@ async def my_appeal(request: Request) -> Response:
     return await appeal_page(request, appeal, f"/account/appeals/{appeal.tracking_number}")
 
 
+@uploads.closes_form
 async def my_info(request: Request) -> Response:
     form = await checked_form(request)
     appeal = await _own(request)

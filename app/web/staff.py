@@ -11,7 +11,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
+from tortoise.transactions import in_transaction
 
+from app.domain.attachments import Occasion
 from app.domain.clock import explain_zh
 from app.domain.masking import mask_email, mask_phone
 from app.domain.states import STATUS_LABELS, WITH_DEPARTMENT, Event
@@ -20,6 +22,7 @@ from app.models import Account, Appeal, AppealEvent, AppealReply, Category, Depa
 from app.schemas import staff as forms
 from app.schemas.base import Input, parse_form
 from app.services import (
+    attachments,
     audit,
     clocks,
     desk,
@@ -27,14 +30,17 @@ from app.services import (
     exports,
     handling,
     lists,
+    reveals,
+    review,
     routing,
     supervision,
     triage,
 )
 from app.services.accounts import load_session
 from app.services.errors import ServiceError, ValidationFailed
+from app.services.replies import reply_aids
 from app.services.workflow import Actor
-from app.web import access, downloads, flash, presenters
+from app.web import access, downloads, flash, presenters, uploads
 from app.web.context import rules_of
 from app.web.render import render
 from app.web.security import SESSION_COOKIE, checked_form
@@ -92,7 +98,8 @@ async def handler_queue(request: Request, account: Account) -> Response:
     found = await lists.listing(request.query_params,
                                 lists.department_queue(account.department_id),
                                 lists.MOST_URGENT_FIRST, now=datetime.now(UTC),
-                                allowed=("status", "type", "overdue"), count=True)
+                                allowed=("status", "type", "overdue", "supervised"),
+                                count=True)
     department = await account.department
     pinned = await supervision.pinned(account.department_id)
     return render(request, "queue.html", {
@@ -114,7 +121,7 @@ async def triage_queue(request: Request, account: Account) -> Response:
         reason, bad_reason = "", {"reason": desk.REASON_ERROR}
     found = await lists.listing(request.query_params, base,
                                 lists.MOST_URGENT_FIRST, now=datetime.now(UTC),
-                                allowed=("type", "overdue"), count=True)
+                                allowed=("type", "overdue", "supervised"), count=True)
     listed = _listed(request, found)
     listed["links"] = found.page.links({**found.filters.params(),
                                         **({"reason": reason} if reason else {})})
@@ -224,8 +231,24 @@ async def _detail_page(request: Request, account: Account, appeal: Appeal,
         "departments": departments, "categories": list(rules.categories),
         "may": access.buttons(account, appeal), "reject_reasons": triage.REJECT_REASONS,
         "replies": replies, "reply_of_event": _reply_of_event(events, replies),
+        "attachment_list": await uploads.listing(
+            appeal, f"/staff/appeals/{appeal.tracking_number}"),
+        "upload_policy": uploads.policy_of(request),
+        "reveal": _reveal_form(account, appeal, events, replies, shows_contact),
         **await _supervision_context(account, appeal),
+        **await reply_aids(appeal, request.query_params.get("template", ""),
+                           name=contact["name"]),
     })
+
+
+def _reveal_form(account: Account, appeal: Appeal, events: list[AppealEvent],
+                 replies: list[AppealReply], shows_contact: bool) -> dict:
+    """The masked values this account may reveal here (none: no form), and the reasons."""
+    if not access.may_reveal(account, appeal):
+        return {"choices": []}
+    found = reveals.places(appeal, events, replies, contact=shows_contact)
+    return {"choices": reveals.choices(found), "reasons": reveals.REASONS,
+            "reason_max": reveals.REASON_TEXT_MAX}
 
 
 async def _supervision_context(account: Account, appeal: Appeal) -> dict:
@@ -250,7 +273,7 @@ def _reply_of_event(events: list[AppealEvent], replies: list[AppealReply]) -> di
     written before replies were kept name none: the n-th of them gave round n, which is
     how migration 0004 numbered the one reply it could keep."""
     by_round = {reply.round: reply for reply in replies}
-    said = [e for e in events if e.kind == Event.REPLY.value]
+    said = [e for e in events if e.kind in (Event.REPLY.value, Event.APPROVE_REPLY.value)]
     found = {}
     for position, event in enumerate(said, start=1):
         round_ = (event.data or {}).get("round", position)
@@ -401,9 +424,17 @@ async def acknowledge(request: Request, account: Account) -> Response:
 
 
 @staff_route("reply")
+@uploads.closes_form
 async def reply(request: Request, account: Account) -> Response:
-    async def act(appeal: Appeal, actor: Actor, data: forms.Reply) -> None:
-        await handling.reply(appeal, actor, data, rules_of(request).calendar)
+    async def act(appeal: Appeal, actor: Actor, data: forms.Reply) -> str:
+        # The reply's files are stored first; their rows go with the reply or not at all.
+        rows = await uploads.rows_of_form(request, await request.form(), account=account,
+                                          role=account.role, occasion=Occasion.REPLY)
+        async with in_transaction():
+            # Straight to the resident, or to the head first where the department asks (审核).
+            said = await review.reply(rules_of(request), appeal, actor, data)
+            await attachments.insert(rows, appeal.id)
+        return said
 
     return await _act(request, account, "reply", forms.Reply, act)
 

@@ -7,15 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from tortoise.transactions import in_transaction
 
+from app.domain.attachments import Occasion
 from app.domain.states import AWAITING_RATING, Event, Status, allowed_events
 from app.domain.types import Role
 from app.models import Appeal, AppealEvent, AppealReply
 from app.schemas import appeals as forms
 from app.schemas.base import parse_form
-from app.services import clocks, triage
+from app.services import attachments, clocks, triage
 from app.services.errors import ServiceError, ValidationFailed
-from app.web import presenters
+from app.web import presenters, uploads
 from app.web.context import rules_of
 from app.web.render import render
 
@@ -45,6 +47,8 @@ async def appeal_page(request: Request, appeal: Appeal, action_base: str,
         "replies": replies, "rating": rating, "rating_lapsed": rating_lapsed,
         "rejection": rejection,
         "may_supply_info": Event.INFO_SUPPLIED in may,
+        "attachment_list": await uploads.listing(appeal, action_base, resident=True),
+        "upload_policy": uploads.policy_of(request),
         "refused": refused or {},
     }, status=400 if refused else 200)
 
@@ -66,13 +70,32 @@ async def act_or_refuse(request: Request, appeal: Appeal, action_base: str, post
 
 
 async def supply_info(request: Request, appeal: Appeal, action_base: str, form) -> Response:
-    """The resident's answer to a department's question, from either way of tracking."""
+    """The resident's answer to a department's question, from either way of tracking, with
+    its files: the answer and the files' rows are written together or not at all."""
     async def act() -> None:
-        info = parse_form(forms.InfoSupplied, {"text": form.get("info", "")})
-        await clocks.supply_info(rules_of(request), appeal, info)
+        errors: dict[str, str] = {}
+        try:
+            info = parse_form(forms.InfoSupplied, {"text": form.get("info", "")})
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+        files = await uploads.checked(request, form, errors)
+        if errors:
+            raise ValidationFailed(errors)
+        rows = await uploads.stored_rows(request, files, account=appeal_resident(request),
+                                         role=Role.RESIDENT, occasion=Occasion.INFO)
+        async with in_transaction():
+            await clocks.supply_info(rules_of(request), appeal, info)
+            await attachments.insert(rows, appeal.id)
 
     typed = {"info": str(form.get("info", ""))}
     return await act_or_refuse(request, appeal, action_base, "info", typed, act)
+
+
+def appeal_resident(request: Request):
+    """The resident account acting, if they came through their account (not a tracking
+    login): app.web.residents.current_resident has put it on the request."""
+    account = getattr(request.state, "account", None)
+    return account if account is not None and account.role == Role.RESIDENT else None
 
 
 async def rate(request: Request, appeal: Appeal, action_base: str, form) -> Response:

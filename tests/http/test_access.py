@@ -13,24 +13,30 @@ import re
 import openpyxl
 import pytest
 
+from app.domain.attachments import Occasion
 from app.domain.types import Role
 from app.models import Appeal, AppealEvent, AuditEntry, Department, RulesVersion
 from app.schemas import staff as forms
 from app.schemas.base import parse
-from app.services import accounts, supervision
+from app.services import accounts, attachments, supervision
 from app.services.workflow import Actor
 from app.web import (
     admin,
     admin_reference,
+    attachment_pages,
     desk,
     followup_pages,
+    reply_pages,
     report_pages,
+    reveal_pages,
+    search_pages,
     staff,
     stats_pages,
 )
 from app.web.security import SESSION_COOKIE
 from tests import factories
 from tests.conftest import (
+    GOOD_APPEAL,
     login,
     make_client,
     make_staff,
@@ -63,6 +69,7 @@ WORKBOOK_WITHOUT = "xlsx-"  # 200, an XLSX file and the appeal is not in it
 SHEET = "xlsx"           # 200, an XLSX file (a table with no appeal in it)
 BOOK = "xlsx"            # 200, an XLSX file (the monthly report: last month, no such appeal)
 REFUSED = "400 refused"  # 400, the form's refusal said on the page, nothing done or shown
+REVEALED = "revealed"    # 200 no-store, the value in clear on the page, a reveal event added
 
 
 def to(path: str) -> str:
@@ -71,6 +78,8 @@ def to(path: str) -> str:
 
 N = "{n}"  # the appeal's tracking number
 A = "{a}"  # a staff account's id (a handler of OWN, made for the cell)
+F = "{f}"  # an attachment of the cell's appeal (a picture its resident sent)
+FILE = "file"  # 200, the attachment's bytes, as its type, with nosniff
 # Columns in the order of ROLES: anonymous, tracker, resident_account, handler_own,
 # handler_other, dispatcher, inspector, admin.
 MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
@@ -152,7 +161,62 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"/staff/appeals/{N}/followup"): (LOGIN, LOGIN, NF, NF, NF, LISTED, NF, NF, NF),
     ("POST", f"/staff/appeals/{N}/followup"): (LOGIN, LOGIN, NF, NF, NF, ACT, NF, NF, NF),
     ("POST", "/staff/extensions"):          (NA,) * 9,
+    # Issue 12: search, each role within what it may see (a handler: their department's,
+    # never a report naming it); a department's history of its answered appeals.
+    ("GET", "/staff/search"):               (LOGIN, LOGIN, NF, PAGE, PAGE, PAGE, PAGE, NF, PAGE),
+    ("GET", "/staff/search?q=访问矩阵"):     (LOGIN, LOGIN, NF, LISTED, UNLISTED, LISTED,
+                                             LISTED, NF, LISTED),
+    ("GET", "/staff/search?type=complaint&region=990100"): (
+        LOGIN, LOGIN, NF, LISTED, UNLISTED, LISTED, LISTED, NF, LISTED),
+    ("GET", "/staff/search?q=小区&submitted_from=2026-13-01"): (
+        LOGIN, LOGIN, NF, PAGE, PAGE, PAGE, PAGE, NF, PAGE),
+    ("GET", "/staff/history"):              (LOGIN, LOGIN, NF, LISTED, UNLISTED, NF, NF, NF,
+                                             LISTED),
+    ("POST", "/staff/search"):              (NA,) * 9,
+    ("POST", "/staff/history"):             (NA,) * 9,
+    # Issue 12: one masked value revealed with a reason (a handler: of their own department's
+    # appeal), shown once; the list of reveals per person, for inspectors.
+    ("POST", f"/staff/appeals/{N}/reveal"): (LOGIN, LOGIN, NF, REVEALED, NF, REVEALED,
+                                             REVEALED, NF, REVEALED),
+    ("GET", f"/staff/appeals/{N}/reveal"):  (NA,) * 9,
+    ("GET", "/staff/reveals"):              (LOGIN, LOGIN, NF, NF, NF, NF, PAGE, NF, NF),
+    ("GET", "/staff/reveals?staff=nobody&from=2026-13-01"): (LOGIN, LOGIN, NF, NF, NF, NF,
+                                                            PAGE, NF, NF),
+    ("POST", "/staff/reveals"):             (NA,) * 9,
     ("POST", "/staff/followup"):            (NA,) * 9,
+    # Issue 12: attachments, for whoever sees the appeal: its staff, its own resident (by
+    # the tracking login, or the account that owns it); everyone else 404.
+    ("GET", f"/staff/appeals/{N}/attachments/{F}"): (LOGIN, LOGIN, NF, FILE, NF, FILE, FILE,
+                                                     NF, FILE),
+    ("GET", f"/track/attachments/{F}"):     (NF, FILE, NF, NF, NF, NF, NF, NF, NF),
+    ("GET", f"/account/appeals/{N}/attachments/{F}"): (NF,) * 9,
+    ("POST", f"/staff/appeals/{N}/attachments/{F}"): (NA,) * 9,
+    ("POST", f"/track/attachments/{F}"):    (NA,) * 9,
+    ("POST", f"/account/appeals/{N}/attachments/{F}"): (NA,) * 9,
+    # Issue 12 (app.web.reply_pages): the knowledge base, for whoever answers; a department's
+    # templates, its head's; the head's review (审核) of a handler's reply, their own
+    # department's appeals only. Forms here are refused (they would change what every other
+    # cell's pages show); the edits are tests/http/test_reply_tools.py's.
+    ("GET", "/staff/knowledge"):            (LOGIN, LOGIN, NF, PAGE, PAGE, PAGE, PAGE, NF, PAGE),
+    ("GET", "/staff/knowledge?q=政策&category=没有这类"): (LOGIN, LOGIN, NF, REFUSED, REFUSED,
+                                                      REFUSED, REFUSED, NF, REFUSED),
+    ("POST", "/staff/knowledge"):           (NA,) * 9,
+    ("GET", "/staff/templates"):            (LOGIN, LOGIN, NF, NF, NF, NF, NF, NF, PAGE),
+    ("POST", "/staff/templates"):           (LOGIN, LOGIN, NF, NF, NF, NF, NF, NF, REFUSED),
+    ("POST", "/staff/templates/remove"):    (LOGIN, LOGIN, NF, NF, NF, NF, NF, NF, REFUSED),
+    ("GET", "/staff/templates/remove"):     (NA,) * 9,
+    ("POST", f"/staff/appeals/{N}/approve-reply"): (LOGIN, LOGIN, NF, NF, NF, NF, NF, NF, ACT),
+    ("POST", f"/staff/appeals/{N}/revise-reply"): (LOGIN, LOGIN, NF, NF, NF, NF, NF, NF, ACT),
+    ("GET", f"/staff/appeals/{N}/approve-reply"): (NA,) * 9,
+    ("GET", f"/staff/appeals/{N}/revise-reply"): (NA,) * 9,
+    ("GET", "/admin/templates"):            (LOGIN, LOGIN, NF, NF, NF, NF, NF, BLIND, NF),
+    ("POST", "/admin/templates"):           (LOGIN, LOGIN, NF, NF, NF, NF, NF, REFUSED, NF),
+    ("POST", "/admin/templates/remove"):    (LOGIN, LOGIN, NF, NF, NF, NF, NF, REFUSED, NF),
+    ("GET", "/admin/templates/remove"):     (NA,) * 9,
+    ("GET", "/admin/knowledge"):            (LOGIN, LOGIN, NF, NF, NF, NF, NF, BLIND, NF),
+    ("POST", "/admin/knowledge"):           (LOGIN, LOGIN, NF, NF, NF, NF, NF, REFUSED, NF),
+    ("POST", "/admin/knowledge/remove"):    (LOGIN, LOGIN, NF, NF, NF, NF, NF, REFUSED, NF),
+    ("GET", "/admin/knowledge/remove"):     (NA,) * 9,
     # Issue 11: administration, for administrators alone, and no appeal's content on it.
     ("GET", "/admin/"):                     (LOGIN, LOGIN, NF, NF, NF, NF, NF, BLIND, NF),
     ("GET", "/admin/accounts"):             (LOGIN, LOGIN, NF, NF, NF, NF, NF, BLIND, NF),
@@ -164,6 +228,8 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", f"/admin/accounts/{A}"):       (LOGIN, LOGIN, NF, NF, NF, NF, NF, DONE, NF),
     ("POST", f"/admin/accounts/{A}/disable"): (LOGIN, LOGIN, NF, NF, NF, NF, NF, DONE, NF),
     ("POST", f"/admin/accounts/{A}/reset"): (LOGIN, LOGIN, NF, NF, NF, NF, NF, DONE, NF),
+    # The cell's account is active: enabling it is refused beside the form.
+    ("POST", f"/admin/accounts/{A}/enable"): (LOGIN, LOGIN, NF, NF, NF, NF, NF, REFUSED, NF),
     # Issue 11: the audit log of administrative actions and exports, read by inspectors.
     ("GET", "/staff/audit"):                (LOGIN, LOGIN, NF, NF, NF, NF, PAGE, NF, NF),
     ("GET", "/staff/audit?action=account_create"): (LOGIN, LOGIN, NF, NF, NF, NF, PAGE, NF,
@@ -192,6 +258,10 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/admin/departments"):         (NA,) * len(ROLES),
     ("GET", f"/admin/departments/{OWN}/deactivate"): (NA,) * len(ROLES),
     ("GET", f"/admin/departments/{OWN}/activate"): (NA,) * len(ROLES),
+    # Issue 12: the head's review of replies, on or off (refused here: no `review` sent).
+    ("POST", f"/admin/departments/{OWN}/review"): (LOGIN, LOGIN, NF, NF, NF, NF, NF, REFUSED,
+                                                   NF),
+    ("GET", f"/admin/departments/{OWN}/review"): (NA,) * len(ROLES),
     ("GET", "/admin/calendar/remove"):      (NA,) * len(ROLES),
     ("POST", "/admin/routing"):             (NA,) * len(ROLES),
     ("GET", "/admin/routing/keywords"):     (NA,) * len(ROLES),
@@ -200,6 +270,7 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/admin/accounts"):            (NA,) * len(ROLES),
     ("GET", f"/admin/accounts/{A}/disable"): (NA,) * len(ROLES),
     ("GET", f"/admin/accounts/{A}/reset"):  (NA,) * len(ROLES),
+    ("GET", f"/admin/accounts/{A}/enable"): (NA,) * len(ROLES),
     ("POST", "/staff/audit"):               (NA,) * len(ROLES),
     # The other method on every route: refused before anyone's role is even looked at.
     ("POST", "/staff"):                     (NA,) * len(ROLES),
@@ -235,7 +306,8 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
 NEEDS_STATE = {"acknowledge": "assigned", "reply": "accepted", "return": "assigned",
                "route": "assigned", "ask-info": "accepted", "extension": "accepted",
                "decision": "extension_requested", "reject": "triage",
-               "extensions": "extension_requested", "followup": "closed"}
+               "extensions": "extension_requested", "followup": "closed",
+               "history": "replied", "approve-reply": "review", "revise-reply": "review"}
 FORM = {
     "acknowledge": {},
     "reply": {"reply": "经核查，已责令施工单位夜间停止作业，并安排人员巡查。"},
@@ -246,6 +318,9 @@ FORM = {
     "decision": {"decision": "grant", "note": "同意延期"},
     "reject": {"reason": "other_channel", "explanation": "该事项已进入诉讼程序。"},
     "followup": {"reached": "yes", "solved": "solved", "satisfaction": "satisfied"},
+    "reveal": {"choice": "phone:0", "reason": "callback"},
+    "approve-reply": {},
+    "revise-reply": {"note": "请写明维修完成的时间。"},
     "intake": {"type": "consultation", "region": "990100", "title": "来电咨询社保卡补办",
                "body": "来电人询问社保卡丢失后到哪里补办，需要带什么材料，多久能拿到。",
                "contact_phone": "13912345678", "department": ""},
@@ -260,6 +335,8 @@ AFTER = {
     "decision": ("accepted", OWN),
     "reject": ("rejected", None),
     "followup": ("closed", OWN),
+    "approve-reply": ("replied", OWN),
+    "revise-reply": ("accepted", OWN),
 }
 # 督办 and 催办 cells: the order the appeal must already have, the form, the trail event
 # (the appeal's status and department stay as they were: "assigned" with OWN).
@@ -279,14 +356,15 @@ ORDER_EVENT = {"supervise": "supervise", "answer": "supervision_answer",
 
 EVENT = {"acknowledge": "acknowledge", "reply": "reply", "return": "return",
          "route": "route_manual", "ask-info": "ask_info", "extension": "extension_request",
-         "decision": "extension_grant", "reject": "reject", "followup": "followup"}
+         "decision": "extension_grant", "reject": "reject", "followup": "followup",
+         "approve-reply": "approve_reply", "revise-reply": "revise_reply"}
 EVENT.update(ORDER_EVENT)
 # Administrative cells: the form, and the audit entry the action leaves.
 ADMIN_FORM = {
     "new": {"username": unique("matrix-new"), "role": "handler", "department": OWN,
             "name": "新建办理人"},
     A: {"role": "head", "department": OWN, "name": "改任负责人"},
-    "disable": {}, "reset": {},
+    "disable": {}, "reset": {}, "enable": {},
     # Reference data: forms each refused, beside a field (REFUSED).
     "deactivate": {"reason": ""},
     "hot-topics": {"action": "up", "topic": "惠农政策落实"},
@@ -304,9 +382,11 @@ def test_matrix_covers_every_staff_route_and_method():
     with a query string (an export) covers its route too."""
     served = set()
     for route in [*staff.routes, *stats_pages.routes, *report_pages.routes, *admin.routes,
-                  *desk.routes, *followup_pages.routes, *admin_reference.routes]:
+                  *desk.routes, *followup_pages.routes, *admin_reference.routes,
+                  *reveal_pages.routes, *search_pages.routes, *reply_pages.routes,
+                  *attachment_pages.routes]:
         path = route.path.replace("{tracking_number}", N).replace("{account_id:int}", A) \
-            .replace("{code}", OWN)
+            .replace("{code}", OWN).replace("{attachment_id:int}", F)
         methods = (route.methods or {"GET"}) - {"HEAD"}
         for method in methods:
             served.add((method, path))
@@ -343,6 +423,22 @@ async def staff_clients(app, database):
     yield made
     for client in made.values():
         await client.aclose()
+
+
+MATRIX_PICTURE = bytes.fromhex(  # a 1x1 PNG, as Pillow re-encodes it
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415478"
+    "9c63f8cfc0000003010100c9fe92ef0000000049454e44ae426082")
+
+
+async def _attach(app, appeal: Appeal) -> int:
+    """A picture on `appeal`, as its resident's submission would have left it."""
+    cleaned = attachments.clean(attachments.Sent("现场.png", MATRIX_PICTURE))
+    settings = app.state.settings
+    await attachments.Store(settings.attachments_dir).put_all([cleaned])
+    rows = attachments.rows([cleaned], account=None, role="resident",
+                            occasion=Occasion.SUBMISSION)
+    await attachments.insert(rows, appeal.id)
+    return rows[0].id
 
 
 async def _give_order(app, appeal: Appeal, status: str) -> None:
@@ -399,6 +495,8 @@ async def test_route_role_matrix(app, staff_clients, method, path, role, outcome
     url = path.replace(N, number)
     if A in url:
         url = url.replace(A, str((await factories.make_staff(Role.HANDLER, OWN)).id))
+    if F in url:
+        url = url.replace(F, str(await _attach(app, made.appeal)))
     before = await _snapshot(number)
     last_entry = await AuditEntry.all().order_by("-id").first()
     versions = await RulesVersion.all().count()
@@ -433,6 +531,13 @@ async def test_route_role_matrix(app, staff_clients, method, path, role, outcome
 async def _check(client, url, number, title, before, action, response, outcome) -> None:
     status, location = response.status_code, response.headers.get("location", "")
     after = await _snapshot(number)
+    if outcome == REVEALED:
+        assert status == 200, response.text
+        assert response.headers["cache-control"] == "no-store"
+        assert GOOD_APPEAL["contact_phone"] in response.text
+        assert after[:2] == before[:2] and after[3] == before[3]
+        assert after[2] == [*before[2], "reveal"]
+        return
     if outcome == ACT:
         assert status == 303, response.text
         assert location in (f"/staff/appeals/{number}", "/staff/queue", "/staff/followup")
@@ -441,6 +546,12 @@ async def _check(client, url, number, title, before, action, response, outcome) 
         return
     # Every other outcome leaves the appeal exactly as it was.
     assert after == before
+    if outcome == FILE:
+        assert status == 200, response.text
+        assert response.content == MATRIX_PICTURE
+        assert response.headers["content-type"] == "image/png"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        return
     if outcome == LOGIN:
         assert status == 303
         assert location.startswith("/login")
@@ -570,12 +681,13 @@ async def test_inspector_acts_on_no_appeal_but_extension_decisions(app, database
     assert f'action="/staff/appeals/{number}/extension/decision"' in detail.text
     before = await Appeal.get(tracking_number=number)
     refused = {}
+    # A reveal (issue 12) records who looked, and changes nothing of the appeal either.
     for action, data in FORM.items():
-        if action == "decision":
+        if action in ("decision", "reveal"):
             continue
         response = await post_form(inspector, f"{page}/{action}", data, page)
         refused[action] = response.status_code
-    assert refused == dict.fromkeys(set(FORM) - {"decision"}, 404)
+    assert refused == dict.fromkeys(set(FORM) - {"decision", "reveal"}, 404)
     after = await Appeal.get(tracking_number=number)
     assert (after.status, after.department_id, after.reply_text, after.info_request,
             after.extension_requested_days) == (before.status, before.department_id,

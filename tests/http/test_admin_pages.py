@@ -107,6 +107,17 @@ async def test_first_admin_creates_a_handler_who_answers_and_is_then_disabled(
     again = await _log_in(handler, username, NEW_PASSWORD)
     assert again.status_code == 400
 
+    # Back in use with a new one-time password; the old password stays dead.
+    enabled = await post_form(admin, f"/admin/accounts/{account.id}/enable", {},
+                              f"/admin/accounts/{account.id}")
+    assert enabled.status_code == 200 and "账号已重新启用" in enabled.text
+    fresh = SECRET.search(enabled.text).group(1)
+    assert (await _log_in(handler, username, NEW_PASSWORD)).status_code == 400
+    assert (await _log_in(handler, username, fresh)).status_code == 303
+    assert (await Account.get(id=account.id)).must_change_password
+    entry = await AuditEntry.filter(action="account_enable").order_by("-id").first()
+    assert entry.details["before"]["is_active"] is False and fresh not in str(entry.details)
+
 
 async def test_a_refused_form_says_why_beside_the_field_and_keeps_what_was_typed(
         database, new_client):

@@ -58,6 +58,7 @@ FORMS = {
     "track_rating": {"rating": "satisfied"},
     "reject_appeal": {"reason": "other_channel", "explanation": "该事项已进入诉讼程序。"},
     "record_followup": {"reached": "yes", "solved": "unsolved", "satisfaction": "unsatisfied"},
+    "reveal": {"choice": "phone:0", "reason": "callback"},
 }
 # Reference data (app.web.admin_reference): with the right token these are refused by the
 # form itself, or change nothing, as an edit would change the rules under every other test
@@ -71,11 +72,13 @@ REFERENCE_FORMS = {
     "admin_keyword_rule": {"action": "add", "name": "", "words": "防伪造",
                            "department": "zhujian"},
     "admin_category_department": {"category": "城乡建设", "department": "nosuch"},
+    "admin_department_review": {"review": "maybe"},
 }
 # The state an appeal must be in for the action to be possible at all.
 STATE = {"reply": "accepted", "ask_info": "accepted", "request_extension": "accepted",
          "decide_extension": "extension_requested", "track_info": "awaiting_info",
-         "track_rating": "replied", "reject_appeal": "triage", "record_followup": "closed"}
+         "track_rating": "replied", "reject_appeal": "triage", "record_followup": "closed",
+         "approve_reply": "review", "revise_reply": "review"}
 async def _tracked_client(app, receipt: dict):
     client = make_client(app)
     tracked = await post_form(client, "/track", {"username": receipt["username"],
@@ -97,9 +100,9 @@ async def _staff_client(app, route_name: str):
     when a handler may), so that only the token stands between it and the action."""
     roles = access.ROUTE_ROLES.get(route_name, frozenset())
     client = make_client(app)
-    for role in (Role.HANDLER, Role.DISPATCHER, Role.INSPECTOR, Role.ADMIN):
+    for role in (Role.HANDLER, Role.HEAD, Role.DISPATCHER, Role.INSPECTOR, Role.ADMIN):
         if role in roles:
-            department = DEPARTMENT if role == Role.HANDLER else None
+            department = DEPARTMENT if role in (Role.HANDLER, Role.HEAD) else None
             await login(client, await make_staff(role, department))
             break
     else:

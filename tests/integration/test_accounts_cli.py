@@ -102,21 +102,29 @@ async def test_first_admin_and_a_handler_from_the_shell(fresh):
     assert disabled.returncode == 0, disabled.stderr
     assert "zhang\thandler\t990100-zhujian\t张伟\t已停用" in \
         (await _run(fresh, "accounts", "list")).stdout
+    enabled = await _run(fresh, "accounts", "enable", "zhang")
+    assert enabled.returncode == 0, enabled.stderr
+    enabled_password = enabled.stdout.strip().splitlines()[-1]
+    assert await _verifies(fresh, "zhang", enabled_password)
+    assert not await _verifies(fresh, "zhang", new_password)
+    again = await _run(fresh, "accounts", "enable", "zhang")
+    assert again.returncode == 1 and "该账号未停用" in again.stderr
 
     audit = await _database_rows(fresh, "SELECT action, actor_label, actor_id, details "
                                         "FROM audit_entry ORDER BY id")
     assert [(a, label, actor) for a, label, actor, _ in audit] == [
         ("account_create", "命令行", None), ("account_create", "命令行", None),
-        ("account_reset", "命令行", None), ("account_disable", "命令行", None)]
+        ("account_reset", "命令行", None), ("account_disable", "命令行", None),
+        ("account_enable", "命令行", None)]
     details = " ".join(str(row[3]) for row in audit)
-    for secret in (password, handler_password, new_password, "argon2"):
+    for secret in (password, handler_password, new_password, enabled_password, "argon2"):
         assert secret not in details
 
 
 @pytest.mark.parametrize(("args", "message"), [
     (("accounts", "create", "li", "--role", "mayor"), "--role"),
     (("accounts", "create", "li", "--role", "handler", "--department", "nowhere"),
-     "没有编码为“nowhere”的部门"),
+     "没有名称或编码为“nowhere”的部门"),
     (("accounts", "create", "li", "--role", "handler"), "须选择所属部门"),
     (("accounts", "create", "li", "--role", "inspector", "--department", "990100-zhujian"),
      "不属于任何部门"),

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from app.domain import search_text
 from app.domain.deadlines import ClockFacts, reply_clock
 from app.domain.states import Event, Status
 from app.domain.types import TYPE_LABELS, AppealType
@@ -45,6 +46,8 @@ async def _by_the_writer(rules, sub: intake.Submission, resident, at) -> Appeal:
         tracking_number=unique("W")[:24], title=sub.title, body=sub.body,
         contact_name=sub.contact_name, contact_phone=sub.contact_phone,
         contact_email=sub.contact_email, is_public=sub.public, status=Status.SUBMITTED.value,
+        search_grams=search_text.grams(sub.title, sub.body),
+        phone_key=search_text.phone_key(sub.contact_phone),
         resident=resident, submitted_at=at, channel="web", reply_due_at=clock.deadline.due_at,
         deadline_provisional=clock.deadline.provisional, window_start=at,
         warn_at=clock.warn_at, type=sub.type,

@@ -43,6 +43,11 @@ LIFE = [  # DESIGN.md's diagram, edge by edge
     (S.ACCEPTED, E.ASK_INFO, S.AWAITING_INFO),
     (S.AWAITING_INFO, E.INFO_SUPPLIED, S.ACCEPTED),
     (S.ACCEPTED, E.REPLY, S.REPLIED),
+    # 审核 (issue 12): where the department asks for it, the head approves or returns a reply.
+    (S.ACCEPTED, E.SUBMIT_REPLY, S.REVIEW),
+    (S.REVIEW, E.APPROVE_REPLY, S.REPLIED),
+    (S.REVIEW, E.REVISE_REPLY, S.ACCEPTED),
+    (S.REVIEW, E.DEPARTMENT_CLOSED, S.TRIAGE),
     (S.REPLIED, E.RATE_OK, S.CLOSED),
     (S.REPLIED, E.LAPSE, S.CLOSED),
     (S.REPLIED, E.RATE_UNSATISFIED, S.ACCEPTED),
@@ -66,7 +71,8 @@ def test_the_table_holds_nothing_beyond_the_diagram_and_recording_events():
     assert {e for _, e in staying} == {
         E.SUPERVISE, E.NOTE, E.EXTENSION_REQUEST, E.EXTENSION_GRANT, E.EXTENSION_REFUSE,
         E.DEADLINE_MOVED, E.SLA_WARNING, E.SLA_OVERDUE, E.SUPERVISION_ANSWER,
-        E.SUPERVISION_ESCALATE, E.SUPERVISION_CLOSE, E.SUPERVISION_REISSUE, E.REMIND}
+        E.SUPERVISION_ESCALATE, E.SUPERVISION_CLOSE, E.SUPERVISION_REISSUE, E.REMIND,
+        E.REVEAL}
 
 
 ILLEGAL = [
@@ -79,6 +85,10 @@ ILLEGAL = [
     (S.CLOSED, E.ROUTE_MANUAL),
     (S.REJECTED, E.ROUTE_MANUAL),
     (S.ACCEPTED, E.RATE_OK),
+    (S.REVIEW, E.REPLY),
+    (S.REVIEW, E.RETURN),
+    (S.ASSIGNED, E.SUBMIT_REPLY),
+    (S.REPLIED, E.APPROVE_REPLY),
     (S.CLOSED, E.SUPERVISE),
 ]
 
@@ -162,6 +172,7 @@ def test_overdue_means_open_not_awaiting_the_resident_and_past_the_deadline():
     now = datetime(2026, 3, 2, tzinfo=UTC)
     past, future = now - timedelta(hours=1), now + timedelta(hours=1)
     assert COUNTS_AS_OVERDUE == OPEN - {S.AWAITING_INFO}
+    assert counts_as_overdue(S.REVIEW, past, now)  # the resident still has no reply
     assert counts_as_overdue(S.TRIAGE, past, now)
     assert counts_as_overdue(S.ACCEPTED, past, now)
     assert not counts_as_overdue(S.ACCEPTED, future, now)
@@ -176,7 +187,11 @@ BUTTONS = [
     (Role.DISPATCHER, S.ASSIGNED, [E.ROUTE_MANUAL, E.EXTENSION_GRANT, E.EXTENSION_REFUSE]),
     (Role.DISPATCHER, S.REPLIED, []),
     (Role.HANDLER, S.ASSIGNED, [E.ACKNOWLEDGE, E.EXTENSION_REQUEST, E.RETURN]),
-    (Role.HANDLER, S.ACCEPTED, [E.REPLY, E.ASK_INFO, E.EXTENSION_REQUEST, E.RETURN]),
+    (Role.HANDLER, S.ACCEPTED, [E.REPLY, E.ASK_INFO, E.EXTENSION_REQUEST, E.RETURN,
+                                E.SUBMIT_REPLY]),
+    (Role.HANDLER, S.REVIEW, [E.EXTENSION_REQUEST]),
+    (Role.HEAD, S.REVIEW, [E.EXTENSION_REQUEST, E.EXTENSION_GRANT, E.EXTENSION_REFUSE,
+                           E.APPROVE_REPLY, E.REVISE_REPLY]),
     (Role.HANDLER, S.AWAITING_INFO, [E.EXTENSION_REQUEST]),
     (Role.HANDLER, S.TRIAGE, []),
     (Role.INSPECTOR, S.ACCEPTED, [E.SUPERVISE, E.EXTENSION_GRANT, E.EXTENSION_REFUSE]),
@@ -241,3 +256,19 @@ def test_only_an_appeal_that_counts_as_overdue_can_be_marked_overdue():
     assert marked == COUNTS_AS_OVERDUE
     with pytest.raises(IllegalTransition):
         next_status(S.AWAITING_INFO, E.SLA_OVERDUE)
+
+
+def test_a_reveal_is_recorded_in_every_state_and_moves_nothing():
+    for state in Status:
+        assert next_status(state, E.REVEAL) is state
+    # Not a button of the state table: the reveal form has its own rules (app.web.access).
+    assert all(E.REVEAL not in events for events in ROLE_EVENTS.values())
+
+
+def test_a_reply_in_review_is_with_the_department_and_its_clock_runs():
+    assert S.REVIEW in WITH_DEPARTMENT
+    assert S.REVIEW in CLOCK_RUNNING
+    assert S.REVIEW not in ANSWERED
+    assert {role for role, events in ROLE_EVENTS.items()
+            if E.APPROVE_REPLY in events or E.REVISE_REPLY in events} == {Role.HEAD}
+    assert E.SUBMIT_REPLY not in ROLE_EVENTS[Role.HEAD]  # the head's own reply goes out
