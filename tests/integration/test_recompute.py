@@ -7,13 +7,15 @@ import sys
 from datetime import timedelta
 
 from app.domain.clock import to_local
-from app.models import Appeal, AppealEvent
+from app.models import Appeal, AppealEvent, RulesVersion
 from app.rules import load_rules
 from app.settings import ROOT
 from tests.factories import submit
 
 
 async def test_new_holiday_moves_running_deadlines_and_logs_it(database, rules, tmp_path):
+    assert not await RulesVersion.exists(), \
+        "a test left a rules version in the shared database: recompute would read it"
     appeal = await submit(rules=rules, region="990102", type="consultation")
     closed = await submit(rules=rules, region="990102", type="consultation")
     await Appeal.filter(id=closed.id).update(status="closed")
