@@ -385,3 +385,16 @@ async def test_an_appeal_whose_attachment_rows_fail_is_not_stored_either(databas
     with pytest.raises(IntegrityError):
         await intake.submit(rules, sub, attachments=[row])
     assert await _appeal_titled(title) is None
+
+
+async def test_a_phone_number_in_a_file_name_is_masked_on_the_staff_page(app, database):
+    """A file's name is free text the resident typed: masked like the rest of it."""
+    made = await _asked()
+    async with _tracking(app, made) as resident:
+        done = await post_files(resident, "/track/info", {"info": "照片已附上，请查看。"},
+                                [("13912345678现场.jpg", jpeg_with_gps(), "image/jpeg")],
+                                "/track/appeal")
+        assert done.status_code == 303
+    async with _handler_client(app) as handler:
+        page = (await handler.get(f"/staff/appeals/{made.number}")).text
+    assert "13912345678" not in page and "139****5678" in page
