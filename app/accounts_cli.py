@@ -156,23 +156,22 @@ def cmd_accounts_disable(args: argparse.Namespace) -> int:
     return _named(args, act)
 
 
-def cmd_accounts_enable(args: argparse.Namespace) -> int:
+def _new_password(args: argparse.Namespace, service: str, said: str) -> int:
+    """Run the administration `service` that gives the account a one-time password, say
+    `said` (with the username), and print the password alone on the last line."""
     async def act(administration, actor, account) -> int:
-        password = await administration.enable_staff(actor, account)
-        print(f"已重新启用账号 {account.username}。")
+        password = await getattr(administration, service)(actor, account)
+        print(said.format(username=account.username))
         print("一次性密码如下，仅显示这一次；首次登录后须修改：")
         print(password)
         return 0
 
     return _named(args, act)
+
+
+def cmd_accounts_enable(args: argparse.Namespace) -> int:
+    return _new_password(args, "enable_staff", "已重新启用账号 {username}。")
 
 
 def cmd_accounts_reset(args: argparse.Namespace) -> int:
-    async def act(administration, actor, account) -> int:
-        password = await administration.reset_staff(actor, account)
-        print(f"已重置账号 {account.username} 的密码，其登录已全部退出。")
-        print("一次性密码如下，仅显示这一次；首次登录后须修改：")
-        print(password)
-        return 0
-
-    return _named(args, act)
+    return _new_password(args, "reset_staff", "已重置账号 {username} 的密码，其登录已全部退出。")
