@@ -1,7 +1,7 @@
 """Statistics by department (/staff/stats): every figure a count in SQL, with its list.
 
 A figure is one SQL condition over the appeal row (alias `a`); the table is one GROUP BY
-a.department_id of SUM(CASE WHEN condition ...) per figure, and a figure's list is the same
+a.department_id of COUNT(*) FILTER (WHERE condition) per figure, and a figure's list is the same
 condition with a seek over the id, so the list's count is the figure. An appeal counts for
 the department it is with now (NULL: back in triage); the period is by date received
 (Asia/Shanghai days), as for the detectors (whose Sql and Scope this reuses).
@@ -151,25 +151,21 @@ class Table:
     months: list[Month] | None = None  # the trend, when asked for
 
 
-async def _counted(scope: Scope, now: datetime, starts: list[date] | None
-                   ) -> tuple[list[dict], dict[int, dict] | None]:
+def _counts(sql: Sql, now: datetime, figures) -> str:
+    # COUNT(*) FILTER rather than SUM(CASE ...): no CASE to evaluate, a plain count.
+    return ", ".join(f"COUNT(*) FILTER (WHERE {f.condition(sql, now)}) AS {f.key}"
+                     for f in figures)
+
+
+async def _counted(scope: Scope, now: datetime) -> list[dict]:
     """Every figure by department and by working days to the first reply, in one scan: the
     rows of a department add up to its counts, and the days give its mean and median.
-    With `starts` on PostgreSQL, the same scan also counts by month (GROUPING SETS); the
-    second value is then {month index: counts}, else None."""
+    (Not GROUPING SETS with the months: PostgreSQL would then aggregate in one process.)"""
     sql = Sql()
-    months = starts is not None and sql.pg
-    bucket = f"{_bucket(sql, starts)} AS m, " if months else ""
-    sums = ", ".join(f"SUM(CASE WHEN {f.condition(sql, now)} THEN 1 ELSE 0 END) AS {f.key}"
-                     for f in FIGURES)
-    group = "GROUPING SETS ((d, days), (m))" if months else "d, days"
-    query = (f"SELECT a.department_id AS d, a.first_reply_days AS days, {bucket}{sums} "
-             f"FROM appeal a WHERE {scope.where(sql)} GROUP BY {group}")
-    found = await connections.get("default").execute_query_dict(query, sql.params)
-    if not months:
-        return found, None
-    return [r for r in found if r["m"] is None], {int(r["m"]): r for r in found
-                                                  if r["m"] is not None}
+    query = (f"SELECT a.department_id AS d, a.first_reply_days AS days, "
+             f"{_counts(sql, now, FIGURES)} FROM appeal a WHERE {scope.where(sql)} "
+             "GROUP BY a.department_id, a.first_reply_days")
+    return await connections.get("default").execute_query_dict(query, sql.params)
 
 
 def _middle(days: Mapping[int, int]) -> float | None:
@@ -212,10 +208,7 @@ async def table(scope: Scope, now: datetime, rank: str, min_volume: int,
     """One row per department of `scope`, ranked by the rate `rank`; with `only_department`,
     just that department's row (and its rank among all), and the totals of that row.
     `with_trend`: the scope's months too (Table.months), from the same scan where it can."""
-    starts = _month_starts(scope) if with_trend else None
-    if starts is not None and len(starts) > TREND_MONTHS:
-        starts = None
-    found, by_month = await _counted(scope, now, starts)
+    found = await _counted(scope, now)
     by_department: dict[int | None, list[dict]] = {}
     for part in found:
         by_department.setdefault(part["d"], []).append(part)
@@ -231,8 +224,10 @@ async def table(scope: Scope, now: datetime, rank: str, min_volume: int,
     total = _summed(None, "合计", "", found)
     months = None
     if with_trend:
-        months = _months(scope, starts, by_month) if by_month is not None \
-            else await trend(scope, now)
+        starts = _month_starts(scope)
+        # One month's trend is the totals; a longer period needs its own scan.
+        months = _months(scope, starts, {0: total.counts}) if len(starts) == 1 \
+            and only_department is None else await trend(scope, now)
     return Table(rows, total, rank, min_volume, months=months)
 
 
@@ -389,8 +384,8 @@ async def trend(scope: Scope, now: datetime) -> list[Month]:
     month = _bucket(sql, starts)
     on_time, due = BY_KEY["reply_on_time"].condition(sql, now), BY_KEY["due"].condition(sql, now)
     query = (f"SELECT {month} AS m, COUNT(*) AS received, "
-             f"SUM(CASE WHEN {on_time} THEN 1 ELSE 0 END) AS reply_on_time, "
-             f"SUM(CASE WHEN {due} THEN 1 ELSE 0 END) AS due FROM appeal a "
+             f"COUNT(*) FILTER (WHERE {on_time}) AS reply_on_time, "
+             f"COUNT(*) FILTER (WHERE {due}) AS due FROM appeal a "
              f"WHERE {scope.where(sql)} GROUP BY 1")
     found = {int(r["m"]): r for r in
              await connections.get("default").execute_query_dict(query, sql.params)}

@@ -247,10 +247,14 @@ async def test_the_trend_has_every_month_of_the_period_and_its_on_time_rate(gold
         ("2016-04", 0, 0, 0), ("2016-05", 9, 4, 6), ("2016-06", 0, 0, 0)]
     assert (months[0].scope.start, months[2].scope.end) == (date(2016, 4, 20), date(2016, 6, 3))
     assert [b.height for b in stats.bars(months)] == [0, stats.CHART_HEIGHT, 0]
-    # The table's own scan (GROUPING SETS on PostgreSQL) counts the same months.
+    # The table asked for its trend gives the same months; for one month, from its totals.
     table = await stats.table(Scope(date(2016, 4, 20), date(2016, 6, 3)), datetime.now(UTC),
                               "reply", 1, with_trend=True)
     assert table.months == months
+    may = Scope(date(2016, 5, 1), date(2016, 5, 31))
+    one = await stats.table(may, datetime.now(UTC), "reply", 1, with_trend=True)
+    assert one.months == await stats.trend(may, datetime.now(UTC))
+    assert (one.months[0].received, one.months[0].due) == (9, 6)
 
 
 async def test_facts_are_written_with_the_events(database):
