@@ -12,25 +12,30 @@ from app.models.audit import AuditEntry
 from app.models.geography import Category, Department, Region
 from app.models.knowledge import KnowledgeEntry, ReplyTemplate
 from app.models.outbox import OutboxAttempt, OutboxMessage
+from app.models.public import ApiClient, Benefit, IdempotencyRecord, Publication
 from app.models.reference import RulesVersion
 from app.models.reveals import Reveal
 from app.models.supervision import SupervisionOrder
 
 __all__ = [
     "Account",
+    "ApiClient",
     "Appeal",
     "AppealEvent",
     "AppealReply",
     "Attachment",
+    "Benefit",
     "AuditEntry",
     "Category",
     "Department",
+    "IdempotencyRecord",
     "KnowledgeEntry",
     "LabelledExample",
     "LoginThrottle",
     "OneTimeToken",
     "OutboxAttempt",
     "OutboxMessage",
+    "Publication",
     "Region",
     "ReplyTemplate",
     "Reveal",
