@@ -21,6 +21,8 @@ from app.settings import ROOT, Settings
 USE_PG = os.environ.get("MINSHENG_TEST_PG") == "1"
 PG_SERVER = os.environ.get("MINSHENG_TEST_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
 SHARED = ROOT.parent / "shared"
+# One var directory per engine, so the two suites can run at the same time (.ci/run).
+TEST_VAR = ROOT / "var" / ("test-pg" if USE_PG else "test")
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)
 
@@ -81,7 +83,7 @@ async def database(database_url, rules):
 
 def test_settings(database_url: str, **extra: str) -> Settings:
     env = {"MINSHENG_DEV": "1", "DATABASE_URL": database_url, "MINSHENG_RATE_LIMIT": "0",
-           "MINSHENG_VAR_DIR": str(ROOT / "var" / "test")}
+           "MINSHENG_VAR_DIR": str(TEST_VAR)}
     env.update(extra)
     return Settings.from_env(env)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import ROOT
+from tests.conftest import TEST_VAR
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path(shutil.which("chromedriver") or "/usr/bin/chromedriver")
@@ -47,7 +48,7 @@ def server(database):
     _need_chromium()
     port = _free_port()
     env = {**os.environ, "MINSHENG_DEV": "1", "DATABASE_URL": database,
-           "MINSHENG_RATE_LIMIT": "0", "MINSHENG_VAR_DIR": str(ROOT / "var" / "test")}
+           "MINSHENG_RATE_LIMIT": "0", "MINSHENG_VAR_DIR": str(TEST_VAR)}
     log = tempfile.NamedTemporaryFile(prefix="minsheng-server-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],

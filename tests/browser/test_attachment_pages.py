@@ -22,7 +22,7 @@ from tests.browser.test_pages import (
     _track,
     _type,
 )
-from tests.conftest import ROOT, make_staff, unique
+from tests.conftest import TEST_VAR, make_staff, unique
 from tests.factories import make_appeal
 from tests.http.test_attachments import PDF, jpeg_with_gps
 
@@ -73,6 +73,6 @@ async def test_a_handler_attaches_files_to_a_reply_on_a_phone(browser, shots):
     assert "现场照片.jpg" in _find(resident, "#attachments").text
     _no_sideways_scroll(resident, "tracking page with attachments")
     resident.save_screenshot(str(shots / "track-attachments.png"))
-    stored = (ROOT / "var" / "test" / "attachments" / rows[1].sha256[:2] / rows[1].sha256)
+    stored = (TEST_VAR / "attachments" / rows[1].sha256[:2] / rows[1].sha256)
     photo = Image.open(io.BytesIO(stored.read_bytes()))
     assert not photo.getexif().get_ifd(ExifTags.IFD.GPSInfo)

@@ -18,10 +18,11 @@ from app.schemas import staff
 from app.schemas.base import parse
 from app.services import attachments as service
 from app.services import clocks
-from app.settings import ROOT, Settings, SettingsError
+from app.settings import Settings, SettingsError
 from app.web.app import create_app
 from tests.conftest import (
     GOOD_APPEAL,
+    TEST_VAR,
     csrf,
     login,
     make_client,
@@ -77,7 +78,7 @@ async def post_files(client: httpx.AsyncClient, path: str, data: dict, files: li
 
 
 def stored(row: Attachment) -> bytes:
-    return service.Store(ROOT / "var" / "test" / "attachments").read(row.sha256)
+    return service.Store(TEST_VAR / "attachments").read(row.sha256)
 
 
 async def _appeal_titled(title: str) -> Appeal | None:
