@@ -351,12 +351,19 @@ def build_parser() -> argparse.ArgumentParser:
     from classifier import cli as classifier_cli
 
     accounts_cli.add_subcommands(commands, lambda work: run_with_db(_settings(), work))
+    from app import api_clients_cli
+
+    api_clients_cli.add_subcommands(commands, lambda work: run_with_db(_settings(), work))
 
     sla = sla_cli.add_subcommands(commands, Settings.from_env({"MINSHENG_DEV": "1"}).rules_dir)
     recompute = sla.add_parser(
         "recompute", help="recompute running deadlines after the calendar or clocks changed")
     recompute.set_defaults(func=cmd_sla_recompute)
-    classifier_cli.add_subcommands(commands, from_db=_database_examples)
+    from app import model_versions_cli
+
+    classifier_cli.add_subcommands(commands, from_db=_database_examples,
+                                   more=lambda sub: model_versions_cli.add_subcommands(
+                                       sub, _settings, run_with_db, _rules))
     return parser
 
 

@@ -33,6 +33,7 @@ from app.domain.rules import (
     DetectorThresholds,
     KeywordRule,
     RegionSpec,
+    RetrainPolicy,
     Routing,
     Rules,
 )
@@ -102,12 +103,19 @@ class KeywordRuleEntry(_Spec):
     category: Text | None = None
 
 
+class RetrainEntry(_Spec):
+    every_days: int = Field(default=RetrainPolicy.every_days, ge=0, le=366)
+    min_examples: int = Field(default=RetrainPolicy.min_examples, ge=10, le=1_000_000)
+
+
 class RoutingFile(_Spec):
     confidence_threshold: float = Field(ge=0, le=1)
+    near_tie_margin: float = Field(default=0.0, ge=0, le=1)
     reports_to: Text
     category_department: dict[str, Text] = {}
     level_overrides: dict[Level, dict[str, Text]] = {}
     keyword_rules: list[KeywordRuleEntry] = []
+    retrain: RetrainEntry = Field(default_factory=lambda: RetrainEntry())
 
 
 class PolicyEntry(_Spec):
@@ -176,6 +184,7 @@ class NoContactEntry(_Spec):
 
 class StatsEntry(_Spec):
     min_volume: int = Field(default=_DEFAULT.stats_min_volume, ge=1, le=1_000_000)
+    public_min_cell: int = Field(default=_DEFAULT.public_min_cell, ge=1, le=1000)
 
 
 class RevealsEntry(_Spec):
@@ -195,6 +204,7 @@ class DetectorsFile(_Spec):
             self.period_days, self.ping_pong.min_returns, self.ping_pong.min_departments,
             self.perfunctory.max_hours, self.perfunctory.max_chars,
             self.no_contact.max_reply_chars, stats_min_volume=self.stats.min_volume,
+            public_min_cell=self.stats.public_min_cell,
             reveal_daily_limit=self.reveals.daily_limit)
 
 
@@ -400,7 +410,8 @@ def _routing(spec: RoutingFile, categories: dict, kinds: set[str],
                                      rule.category))
     return Routing(spec.confidence_threshold, spec.reports_to, dict(spec.category_department),
                    {level: dict(items) for level, items in spec.level_overrides.items()},
-                   tuple(rules))
+                   tuple(rules), RetrainPolicy(spec.retrain.every_days, spec.retrain.min_examples),
+                   near_tie_margin=spec.near_tie_margin)
 
 
 def _policies(spec: ClocksFile, label: str) -> Policies:

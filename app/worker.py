@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from app.notify import notices
@@ -24,6 +25,8 @@ PeriodicJob = tuple[float, Job]
 POLL_SECONDS = 2.0
 SWEEP_SECONDS = 180.0
 CLOSED_DEPARTMENTS_SECONDS = 60.0
+OPEN_DATA_SECONDS = 600.0
+RETRAIN_CHECK_SECONDS = 3600.0
 
 
 def periodic_jobs(settings: Settings, rules: Any) -> list[PeriodicJob]:
@@ -34,6 +37,7 @@ def periodic_jobs(settings: Settings, rules: Any) -> list[PeriodicJob]:
     use the database's newest rules, checked every few seconds, and hand back to triage any
     appeal a process routed to a department just deactivated, before it saw the change.
     """
+    from app.services import idempotency, model_versions, open_data
     from app.services.reference_edits import send_back
     from app.services.rules_store import RULES_CHECK_SECONDS, LiveRules
     from app.services.sweep import sweep
@@ -44,7 +48,23 @@ def periodic_jobs(settings: Settings, rules: Any) -> list[PeriodicJob]:
     async def sla_sweep():
         return await sweep(policies=current().policies)
 
-    jobs: list[PeriodicJob] = [(SWEEP_SECONDS, sla_sweep)]
+    async def daily_open_data():
+        # Today's open data files (/public/data), made once a day by whichever worker or
+        # request comes first; a check that finds them there costs a stat().
+        found = current().detectors
+        return await open_data.ensure_all(settings.var_dir, datetime.now(UTC),
+                                          found.stats_min_volume, found.public_min_cell)
+
+    async def scheduled_retrain():
+        # The classifier's retraining (routing.yaml retrain:), once per period by one worker.
+        policy = current().routing.retrain
+        return await model_versions.scheduled_retrain(
+            model_versions.model_root(settings.model_dir, settings.var_dir),
+            settings.var_dir / "seed-model", policy.every_days, policy.min_examples)
+
+    jobs: list[PeriodicJob] = [(SWEEP_SECONDS, sla_sweep), (OPEN_DATA_SECONDS, daily_open_data),
+                               (idempotency.PURGE_SECONDS, idempotency.purge),
+                               (RETRAIN_CHECK_SECONDS, scheduled_retrain)]
     if isinstance(rules, LiveRules):
         async def closed_departments():
             return await send_back(current())

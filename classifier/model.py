@@ -347,6 +347,16 @@ def _sigmoid_parameters(pipeline: Pipeline) -> tuple[np.ndarray, ...] | None:
     return estimator.coef_, np.atleast_1d(estimator.intercept_), a, b
 
 
+def describe_calibration(pipeline: Pipeline) -> dict[str, Any]:
+    """How the model's probabilities are calibrated, for its metadata."""
+    model = pipeline[-1]
+    if not isinstance(model, CalibratedClassifierCV):
+        return {"method": "none (the estimator's own predict_proba)"}
+    cv = model.cv if isinstance(model.cv, int) else "given splits"
+    how = "on held-out folds (cross_val_predict)" if not model.ensemble else "per fold"
+    return {"method": model.method, "folds": cv, "fitted": how}
+
+
 def _word_coefficients(pipeline: Pipeline) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Per-class weights of the jieba-word features, for explanations; None without words."""
     union = pipeline.named_steps["features"]

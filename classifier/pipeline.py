@@ -1,4 +1,5 @@
-"""The scikit-learn pipeline: normalised text → jieba words + characters (TF-IDF) → linear model."""
+"""The scikit-learn pipeline: normalised text → jieba words and word pairs, the title's
+characters, the text's characters (TF-IDF blocks) → linear model."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from classifier.tokenize import normalize, tokenize
 class Settings:
     """Training settings; the defaults are the winners of grouped cross-validation."""
 
-    word_ngrams: tuple[int, int] | None = (1, 1)
+    word_ngrams: tuple[int, int] | None = (1, 2)
     char_ngrams: tuple[int, int] | None = (1, 2)
     char_max_features: int | None = 50_000  # only the most frequent character n-grams
+    title_char_ngrams: tuple[int, int] | None = (1, 3)  # a block of the title's own n-grams
     max_chars: int = 1000  # the head of a long appeal decides; the rest only costs time
     word_max_chars: int | None = 300  # jieba words from this head only (None: all max_chars)
     title_copies: int = 3  # a short first line (the title) counts this many times in all
@@ -39,7 +41,7 @@ class Settings:
         unknown = sorted(set(kwargs) - known)
         if unknown:
             raise TypeError(f"unknown training settings: {', '.join(unknown)}")
-        for key in ("word_ngrams", "char_ngrams"):
+        for key in ("word_ngrams", "char_ngrams", "title_char_ngrams"):
             if key in kwargs and kwargs[key] is not None:
                 kwargs[key] = tuple(kwargs[key])
         settings = cls(**kwargs)
@@ -62,11 +64,13 @@ TITLE_MAX_CHARS = 60  # a first line up to this long is taken for a title
 
 class TextPrep(TransformerMixin, BaseEstimator):
     """Keep the first `max_chars` characters of each text (the title comes first), repeat a
-    short first line `title_copies` times in all, and normalise."""
+    short first line `title_copies` times in all, and normalise. With `title_mark` the first
+    copy of the title ends with a newline (normalised text has none) for `TitleOf` to find."""
 
-    def __init__(self, max_chars: int = 1000, title_copies: int = 1):
+    def __init__(self, max_chars: int = 1000, title_copies: int = 1, title_mark: bool = False):
         self.max_chars = max_chars
         self.title_copies = title_copies
+        self.title_mark = title_mark
 
     def fit(self, X: Any, y: Any = None) -> TextPrep:
         self.n_features_in_ = 1
@@ -78,10 +82,13 @@ class TextPrep(TransformerMixin, BaseEstimator):
     def _prepare(self, text: str) -> str:
         text = text[: self.max_chars]
         copies = getattr(self, "title_copies", 1)  # models pickled before the setting existed
+        first, _, rest = text.partition("\n")
+        if not first.strip() or len(first) > TITLE_MAX_CHARS:
+            return normalize(text)
+        if getattr(self, "title_mark", False):
+            return normalize(first) + "\n" + normalize((first + "\n") * (copies - 1) + rest)
         if copies > 1:
-            first = text.split("\n", 1)[0]
-            if len(first) <= TITLE_MAX_CHARS:
-                text = (first + "\n") * (copies - 1) + text
+            text = (first + "\n") * (copies - 1) + text
         return normalize(text)
 
     def __sklearn_tags__(self):  # noqa: ANN204
@@ -112,6 +119,34 @@ class HeadTokenizer:
         return f"HeadTokenizer(max_chars={self.max_chars})"
 
 
+class TitleOf:
+    """The title of a text prepared with `title_mark` (what precedes its newline), else ''."""
+
+    def __call__(self, text: str) -> str:
+        title, newline, _ = text.partition("\n")
+        return title if newline else ""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TitleOf)
+
+    def __hash__(self) -> int:
+        return hash(TitleOf)
+
+    def __repr__(self) -> str:
+        return "TitleOf()"
+
+
+def title_vectorizer(ngrams: tuple[int, int]) -> TfidfVectorizer:
+    return TfidfVectorizer(
+        analyzer="char",
+        preprocessor=TitleOf(),
+        lowercase=False,
+        ngram_range=ngrams,
+        sublinear_tf=True,
+        dtype=np.float32,
+    )
+
+
 def word_vectorizer(ngrams: tuple[int, int], max_chars: int | None = None) -> TfidfVectorizer:
     return TfidfVectorizer(
         tokenizer=tokenize if max_chars is None else HeadTokenizer(max_chars),
@@ -140,6 +175,8 @@ def build_pipeline(settings: Settings, min_class_count: int) -> Pipeline:
         vectorizers.append(
             ("words", word_vectorizer(settings.word_ngrams, settings.word_max_chars))
         )
+    if settings.title_char_ngrams:
+        vectorizers.append(("title", title_vectorizer(settings.title_char_ngrams)))
     if settings.char_ngrams:
         vectorizers.append(
             ("chars", char_vectorizer(settings.char_ngrams, settings.char_max_features))
@@ -165,7 +202,9 @@ def build_pipeline(settings: Settings, min_class_count: int) -> Pipeline:
         )
     return Pipeline(
         [
-            ("prep", TextPrep(settings.max_chars, settings.title_copies)),
+            ("prep", TextPrep(
+                settings.max_chars, settings.title_copies, bool(settings.title_char_ngrams)
+            )),
             ("features", FeatureUnion(vectorizers)),
             ("model", model),
         ]

@@ -16,6 +16,7 @@ with warnings.catch_warnings():
     import jieba
 
 USER_DICT = Path(__file__).with_name("userdict.txt")
+STOP_WORDS_FILE = Path(__file__).with_name("stopwords.txt")
 
 _tokenizer: jieba.Tokenizer | None = None
 _lock = threading.Lock()
@@ -85,5 +86,17 @@ def memoized() -> Iterator[None]:
         _memo = outer
 
 
+def read_stop_words(path: Path = STOP_WORDS_FILE) -> frozenset[str]:
+    """Words of the stop list: white-space separated, '#' starts a comment."""
+    words: set[str] = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        words.update(normalize(line.split("#", 1)[0]).split())
+    return frozenset(words)
+
+
+STOP_WORDS = read_stop_words()
+
+
 def is_meaningful(token: str) -> bool:
-    return bool(_MEANINGFUL.search(token))
+    """A token worth showing as a driving word: a letter or CJK character, not a stop word."""
+    return bool(_MEANINGFUL.search(token)) and token not in STOP_WORDS

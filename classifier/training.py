@@ -18,11 +18,14 @@ import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedGroupKFold
 
-from classifier.model import FORMAT, TrainedModel, library_versions
+from classifier.model import FORMAT, TrainedModel, describe_calibration, library_versions
 from classifier.pipeline import Settings, build_pipeline
 from classifier.tokenize import memoized
 
 MIN_EXAMPLES_PER_LABEL = 2
+RELIABILITY_BINS = 10
+CURVE_THRESHOLDS = tuple(round(0.30 + 0.01 * i, 2) for i in range(70))  # 0.30 … 0.99
+DEFAULT_GOAL = 0.97  # share of automatic routes that must be right
 
 
 class DataError(Exception):
@@ -130,6 +133,7 @@ def train_model(
         "data_sha256": data_hash,
         "libraries": library_versions(),
         "settings": config.as_dict(),
+        "calibration": describe_calibration(pipeline),
         "cv_metrics": cv_metrics,
         "training_seconds": round(seconds, 2),
     }
@@ -140,26 +144,134 @@ def cross_validate(
     texts: Sequence[str], labels: Sequence[str], groups: Sequence[str], config: Settings
 ) -> dict[str, Any] | None:
     """Grouped, stratified k-fold figures of the pipeline; None when data are too few."""
+    report = cross_validated_report(texts, labels, groups, config)
+    if report is None:
+        return None
+    return {"folds": report["folds"], "grouped_by": "first line", **_headline(report)}
+
+
+def cross_validated_report(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    groups: Sequence[str],
+    config: Settings,
+    goal: float | None = None,
+) -> dict[str, Any] | None:
+    """The full report (metrics and confidence) of `config.cv_folds`-fold grouped CV: each
+    example is predicted by a model that saw no example sharing its first line."""
     y = np.asarray(labels)
     n_groups = len(set(groups))
     folds = min(config.cv_folds, n_groups, min(Counter(labels).values()))
     if folds < 2:
         return None
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=config.random_state)
-    predicted = np.empty(len(y), dtype=object)
+    classes = sorted(set(labels))
+    proba = np.zeros((len(y), len(classes)))
     x = np.asarray(texts, dtype=object)
     for train, test in splitter.split(x, y, groups):
         fold_counts = Counter(y[train])
         if len(fold_counts) < len(set(y)) or min(fold_counts.values()) < MIN_EXAMPLES_PER_LABEL:
             return None
         model = build_pipeline(config, min(fold_counts.values())).fit(list(x[train]), y[train])
-        predicted[test] = model.predict(list(x[test]))
-    report = metrics(list(y), [str(p) for p in predicted])
-    return {"folds": folds, "grouped_by": "first line", **_headline(report)}
+        columns = np.searchsorted(classes, [str(c) for c in model.classes_])
+        proba[np.ix_(test, columns)] = model.predict_proba(list(x[test]))
+    predicted = [classes[i] for i in proba.argmax(axis=1)]
+    report = metrics(list(y), predicted)
+    report["folds"] = folds
+    report["confidence"] = confidence_report(
+        proba.max(axis=1), np.asarray(predicted) == y, DEFAULT_GOAL if goal is None else goal
+    )
+    return report
 
 
 def _headline(report: dict[str, Any]) -> dict[str, Any]:
-    return {k: report[k] for k in ("n", "accuracy", "macro_f1", "per_class")}
+    keys = ("n", "accuracy", "macro_f1", "per_class", "confidence")
+    return {k: report[k] for k in keys if k in report}
+
+
+
+def confidence_report(
+    confidence: np.ndarray, correct: np.ndarray, goal: float = DEFAULT_GOAL
+) -> dict[str, Any]:
+    """Whether the top probability means what it says (reliability table, expected calibration
+    error) and what a threshold on it buys (precision and coverage of automatic routes)."""
+    confidence = np.asarray(confidence, dtype=np.float64)
+    correct = np.asarray(correct, dtype=bool)
+    table = reliability(confidence, correct)
+    curve = precision_coverage(confidence, correct)
+    return {
+        "ece": expected_calibration_error(confidence, correct),
+        "reliability": table,
+        "curve": curve,
+        "goal": goal,
+        "threshold_for_goal": threshold_for(curve, goal),
+    }
+
+
+def reliability(
+    confidence: np.ndarray, correct: np.ndarray, bins: int = RELIABILITY_BINS
+) -> list[dict[str, Any]]:
+    """Equal-width bins of the top probability (lower, upper]: count, mean confidence, accuracy."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    where = _bin_of(confidence, bins)
+    rows = []
+    for b in range(bins):
+        inside = where == b
+        count = int(inside.sum())
+        rows.append({
+            "lower": round(float(edges[b]), 2),
+            "upper": round(float(edges[b + 1]), 2),
+            "count": count,
+            "mean_confidence": round(float(confidence[inside].mean()), 4) if count else None,
+            "accuracy": round(float(correct[inside].mean()), 4) if count else None,
+        })
+    return rows
+
+
+def expected_calibration_error(
+    confidence: np.ndarray, correct: np.ndarray, bins: int = RELIABILITY_BINS
+) -> float:
+    """Count-weighted mean gap between confidence and accuracy over the reliability bins."""
+    if not len(confidence):
+        return 0.0
+    where = _bin_of(confidence, bins)
+    gap = 0.0
+    for b in np.unique(where):
+        inside = where == b
+        gap += inside.sum() * abs(confidence[inside].mean() - correct[inside].mean())
+    return round(float(gap) / len(confidence), 4)
+
+
+def _bin_of(confidence: np.ndarray, bins: int) -> np.ndarray:
+    """Bin index of each confidence in (lower, upper] bins; 0 falls in the first."""
+    return np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
+
+
+def precision_coverage(
+    confidence: np.ndarray, correct: np.ndarray, thresholds: Sequence[float] = CURVE_THRESHOLDS
+) -> list[dict[str, Any]]:
+    """Per threshold: the share of examples at or above it (routed automatically) and the
+    share of those the model got right."""
+    n = len(confidence)
+    rows = []
+    for threshold in thresholds:
+        routed = confidence >= threshold - 1e-9
+        count = int(routed.sum())
+        rows.append({
+            "threshold": threshold,
+            "routed": count,
+            "coverage": round(count / n, 4) if n else 0.0,
+            "precision": round(float(correct[routed].mean()), 4) if count else None,
+        })
+    return rows
+
+
+def threshold_for(curve: list[dict[str, Any]], goal: float) -> dict[str, Any] | None:
+    """The curve's lowest threshold whose precision reaches `goal`, or None."""
+    for row in curve:
+        if row["precision"] is not None and row["precision"] >= goal:
+            return row
+    return None
 
 
 def metrics(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
@@ -188,7 +300,11 @@ def metrics(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
 
 
 def evaluate(
-    model: TrainedModel, texts: list[str], labels: list[str], restrict: bool = False
+    model: TrainedModel,
+    texts: list[str],
+    labels: list[str],
+    restrict: bool = False,
+    goal: float = DEFAULT_GOAL,
 ) -> dict[str, Any]:
     """Measure `model` on labelled texts; `restrict` predicts only among the labels present."""
     if not texts:
@@ -203,6 +319,9 @@ def evaluate(
     predicted = [model.labels[i] for i in proba.argmax(axis=1)]
     report = metrics(labels, predicted)
     report["model_version"] = model.version
+    report["confidence"] = confidence_report(
+        proba.max(axis=1), np.asarray(predicted) == np.asarray(labels), goal
+    )
     unknown = sorted(set(labels) - set(model.labels))
     if unknown:
         report["labels_unknown_to_model"] = unknown

@@ -3,6 +3,7 @@ app, HTTP clients, staff accounts. Nothing of ours is mocked."""
 
 from __future__ import annotations
 
+import html
 import itertools
 import os
 import re
@@ -172,3 +173,22 @@ async def submit_appeal(client: httpx.AsyncClient, **overrides) -> dict:
         for key in ("number", "username", "password")
     }
     return found
+
+
+NEXT_PAGE_RE = re.compile(r'<a href="([^"]*)" rel="next">')
+
+
+async def listed_on_some_page(client: httpx.AsyncClient, path: str, marker: str) -> bool:
+    """Whether `marker` is on any page of the list at `path`, following 下一页: the shared
+    test database holds other tests' appeals, so page 1 proves nothing."""
+    url = path
+    while True:
+        page = await client.get(url)
+        assert page.status_code == 200, url
+        if marker in page.text:
+            return True
+        found = NEXT_PAGE_RE.search(page.text)
+        if not found:
+            return False
+        link = html.unescape(found.group(1))
+        url = link if link.startswith("/") else path.split("?")[0] + link

@@ -12,13 +12,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from tortoise import connections
 
 from app import db
+from app.domain.search_text import grams
 from app.domain.types import Role
 from app.models import Account, Appeal, AppealEvent, AppealReply
+from app.models.public import Publication
 from app.rules import Rules, load_rules
 from app.schemas import appeals, staff
 from app.schemas.base import parse
@@ -207,3 +209,22 @@ async def rerun_reply_backfill(database_url: str) -> None:
     await connections.get("default").execute_query(
         "DELETE FROM tortoise_migrations WHERE name = '0004_backfill_replies'")
     await db.upgrade(database_url)
+
+
+async def make_publication(status: str = "published", department: str | None = OWN, *,
+                           title: str | None = None, question: str = "小区电梯坏了很久，请尽快修理。",
+                           reply: str = REPLY, at: datetime | None = None,
+                           rules: Rules | None = None, **fields) -> Publication:
+    """A row of the publication table as app.services.publication leaves it (the text given
+    here stands for what an approver approved), for a replied appeal made by make_appeal
+    (`fields` go to its submission: region, category, type...; `at`: when submitted)."""
+    made = await make_appeal("replied", department, rules=rules, at=at, **fields)
+    appeal = made.appeal
+    title = title or unique("公开答复")
+    now = datetime.now(UTC)
+    return await Publication.create(
+        appeal_id=appeal.id, status=status, title=title, question=question, reply=reply,
+        type=appeal.type, department_id=appeal.department_id, region_id=appeal.region_id,
+        category_id=appeal.category_id, submitted_at=appeal.submitted_at,
+        replied_at=appeal.replied_at, published_at=now, updated_at=now,
+        approver_label="测试审核员", search_grams=grams(title, f"{question} {reply}"))

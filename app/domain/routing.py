@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from app.domain.rules import Rules
 from app.domain.types import AppealType
 
+NEAR_TIE_RESIDENT_DECIDES = "两个类别得分接近，按群众自选类别分派"
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -79,6 +81,7 @@ def decide(
 
     With a classifier, its top category decides when it is confident, or when it agrees
     with the category the resident chose; without one, the resident's category decides.
+    A near tie of the top two goes to triage unless the resident chose one of them.
     """
     candidates = list(candidates or [])
     top = candidates[0] if candidates else None
@@ -106,7 +109,15 @@ def decide(
                 return RouteDecision(found.code, chosen, True, f"命中关键词规则“{rule.name}”",
                                      candidates, keyword_rule=rule.name)
 
-    if top is not None:
+    tie = near_tie(candidates, rules.routing.near_tie_margin)
+    if tie is not None:
+        scores = "，".join(f"“{c.category}”{c.probability:.0%}" for c in tie)
+        if category not in (tie[0].category, tie[1].category):
+            return RouteDecision(None, tie[0].category, False,
+                                 f"两个类别得分接近（{scores}），转人工分派", candidates)
+        chosen = category
+        reason = f"{NEAR_TIE_RESIDENT_DECIDES}：“{chosen}”（{scores}）"
+    elif top is not None:
         confident = top.probability >= rules.routing.confidence_threshold
         agrees = category is not None and category == top.category
         if not (confident or agrees):
@@ -125,6 +136,13 @@ def decide(
     if not rules.departments[department].active:
         return RouteDecision(None, chosen, False, _closed(rules, department), candidates)
     return RouteDecision(department, chosen, True, reason, candidates)
+
+
+def near_tie(candidates: list[Candidate], margin: float) -> tuple[Candidate, Candidate] | None:
+    """The top two candidates when their probabilities differ by less than `margin`."""
+    if len(candidates) < 2 or candidates[0].probability - candidates[1].probability >= margin:
+        return None
+    return candidates[0], candidates[1]
 
 
 def _closed(rules: Rules, code: str) -> str:

@@ -48,6 +48,18 @@ class Routing:
     category_department: dict[str, str]
     level_overrides: dict[str, dict[str, str]]
     keyword_rules: tuple[KeywordRule, ...]
+    retrain: RetrainPolicy = field(default_factory=lambda: RetrainPolicy())
+    # Top two classifier probabilities closer than this: the model cannot tell them apart.
+    near_tie_margin: float = 0.0
+
+
+@dataclass(frozen=True)
+class RetrainPolicy:
+    """The worker's retraining (routing.yaml `retrain:`): every N days (0: never), and only
+    with at least this many labelled examples of the city's own."""
+
+    every_days: int = 7
+    min_examples: int = 200
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,7 @@ class DetectorThresholds:
     perfunctory_chars: int = 30
     no_contact_reply_chars: int = 50
     stats_min_volume: int = 10  # /staff/stats: fewer appeals than this are listed, not ranked
+    public_min_cell: int = 5  # /public/stats: a count under this reads "<5", rates hidden
     reveal_daily_limit: int = 20  # personal data one staff member may reveal per local day
 
 

@@ -70,6 +70,16 @@ class Event(StrEnum):
     # A staff member revealed one masked value (app.services.reveals): on any appeal, moving
     # nothing; the event names the value's place and the reason, never the value.
     REVEAL = "reveal"
+    # 还利于民 (app.services.benefits): an entry recorded by the department, then verified
+    # (核实) or rejected by an inspector; on the appeal's trail, moving nothing.
+    BENEFIT_RECORD = "benefit_record"
+    BENEFIT_VERIFY = "benefit_verify"
+    BENEFIT_REJECT = "benefit_reject"
+    # Published replies (app.services.publication): an approver publishes the redacted text
+    # or takes it down; the resident withdraws consent. On the trail, moving nothing.
+    PUBLISH = "published"
+    UNPUBLISH = "unpublished"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
 
 
 S, E = Status, Event
@@ -130,6 +140,15 @@ _STAY_EVENTS = {
     E.REMIND: WITH_DEPARTMENT,
     E.NOTE: frozenset(Status),
     E.REVEAL: frozenset(Status),
+    # Recorded with the reply (or its submission for review) or later on a replied appeal;
+    # an inspector's decision on an entry whatever the appeal has become since.
+    E.BENEFIT_RECORD: frozenset({S.REVIEW}) | ANSWERED,
+    E.BENEFIT_VERIFY: frozenset(Status),
+    E.BENEFIT_REJECT: frozenset(Status),
+    # Published only once answered; taken down, or consent withdrawn, whatever it is now.
+    E.PUBLISH: ANSWERED,
+    E.UNPUBLISH: frozenset(Status),
+    E.CONSENT_WITHDRAWN: frozenset(Status),
     E.EXTENSION_REQUEST: WITH_DEPARTMENT,
     E.EXTENSION_GRANT: WITH_DEPARTMENT,
     E.EXTENSION_REFUSE: WITH_DEPARTMENT,
@@ -188,6 +207,12 @@ EVENT_LABELS = {
     E.FOLLOWUP: "回访",
     E.FOLLOWUP_UNSOLVED: "回访未解决，重新办理",
     E.REVEAL: "查看个人信息",
+    E.BENEFIT_RECORD: "登记还利于民",
+    E.BENEFIT_VERIFY: "核实还利于民",
+    E.BENEFIT_REJECT: "驳回还利于民",
+    E.PUBLISH: "答复公开发布",
+    E.UNPUBLISH: "撤下公开答复",
+    E.CONSENT_WITHDRAWN: "群众撤回公开同意",
 }
 
 

@@ -11,6 +11,7 @@ from app.models.attachments import Attachment
 from app.models.audit import AuditEntry
 from app.models.geography import Category, Department, Region
 from app.models.knowledge import KnowledgeEntry, ReplyTemplate
+from app.models.model_versions import ModelEvent, ModelVersion
 from app.models.outbox import OutboxAttempt, OutboxMessage
 from app.models.public import ApiClient, Benefit, IdempotencyRecord, Publication
 from app.models.reference import RulesVersion
@@ -32,6 +33,8 @@ __all__ = [
     "KnowledgeEntry",
     "LabelledExample",
     "LoginThrottle",
+    "ModelEvent",
+    "ModelVersion",
     "OneTimeToken",
     "OutboxAttempt",
     "OutboxMessage",

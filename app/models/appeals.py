@@ -174,7 +174,7 @@ class LabelledExample(Model):
     )
     category = fields.CharField(max_length=50)
     department_code = fields.CharField(max_length=40)
-    source = fields.CharField(max_length=20)  # manual_route / return_reroute
+    source = fields.CharField(max_length=20)  # manual_route / return_reroute / reroute_assigned
     created_at = UtcDatetimeField()
 
     class Meta:

@@ -65,12 +65,18 @@ class Catalog(Output):
 class Receipt(Output):
     tracking_number: str
     username: Annotated[str, Field(description="Tracking username (HTTP Basic).")]
-    password: Annotated[str, Field(
-        description="Tracking password; shown this once, stored hashed.")]
+    password: Annotated[str | None, Field(
+        description="Tracking password; shown this once, stored hashed. Null in an answer "
+                    "replayed for an Idempotency-Key (see password_recovery).")]
     status: Status
     due_at: NullableTime
     deadline_provisional: bool
     department: str | None
+    password_recovery: Annotated[str | None, Field(
+        description="Null when the password is shown. In a replayed answer (header "
+                    "Idempotent-Replayed: true): how to get a new password (Chinese) - the "
+                    "tracking reset at /track/reset with the tracking number and the contact "
+                    "e-mail given at submission.")] = None
 
 
 class Region(Output):
@@ -134,6 +140,10 @@ class Appeal(Output):
     attachments: Annotated[list[AttachmentInfo], Field(
         description="Files the resident sent and those the department sent with its reply, "
                     "oldest first.")]
+    public: Annotated[bool, Field(
+        description="The resident agrees to publish the question and the reply (redacted "
+                    "and approved by staff first; reports never). POST "
+                    ".../consent-withdrawal withdraws it.")] = False
 
 
 class FieldProblem(Output):

@@ -39,6 +39,9 @@ ACTION_LABELS = {
     "knowledge_create": "新增知识库条目",
     "knowledge_change": "修改知识库条目",
     "knowledge_remove": "删除知识库条目",
+    # Open311 client applications (app.services.api_clients).
+    "api_client_create": "发放 Open311 密钥",
+    "api_client_revoke": "吊销 Open311 密钥",
 }
 # What an account's snapshot holds, in the order the log shows it. Never a password or hash.
 FIELD_LABELS = {

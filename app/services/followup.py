@@ -32,7 +32,7 @@ from app.rules import Rules
 from app.schemas.followup import SOLVED, Followup
 from app.services.detectors import Sql
 from app.services.errors import ServiceError
-from app.services.lists import PAGE_SIZE
+from app.services.lists import PAGE_SIZE, read_seek_cursor, seek_cursor
 from app.services.workflow import Actor, now_utc, transition
 
 ALWAYS = (AppealType.COMPLAINT.value, AppealType.REPORT.value)
@@ -91,20 +91,7 @@ class DuePage:
 
 
 def _cursor(appeal: Appeal) -> str:
-    return f"{appeal.closed_at.isoformat()}_{appeal.id}"
-
-
-def _read_cursor(cursor: str | None) -> tuple[datetime, int] | None:
-    if not cursor:
-        return None
-    at, _, ident = cursor.rpartition("_")
-    try:
-        parsed, number = datetime.fromisoformat(at), int(ident)
-    except ValueError:
-        raise ValueError(cursor) from None
-    if parsed.tzinfo is None or not 0 < number < 2**63:
-        raise ValueError(cursor)
-    return parsed, number
+    return seek_cursor(appeal.closed_at, appeal.id)
 
 
 async def due(rules: Rules, now: datetime, after: str | None = None,
@@ -112,7 +99,7 @@ async def due(rules: Rules, now: datetime, after: str | None = None,
     """The calls due, the earliest closing first (its window ends first), a page after the
     cursor `after` (ValueError for one this list did not make)."""
     policy = rules.policies.followup
-    seek = _read_cursor(after)
+    seek = read_seek_cursor(after)
     sql = Sql()
     where = waiting(sql, now, policy)
     db = connections.get("default")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,7 @@ from app.domain.clock import to_local
 from app.domain.deadlines import ClockFacts, ReplyClock, reply_clock
 from app.domain.states import Status
 from app.domain.types import TYPE_LABELS, AppealType, Channel
-from app.models import Appeal, AppealEvent
+from app.models import Appeal, AppealEvent, IdempotencyRecord
 from app.models.rows import insert_values, mark_saved, new_row
 from app.notify import notices, outbox
 from app.rules import Rules
@@ -144,17 +144,26 @@ def _gate() -> asyncio.Semaphore:
     return gate
 
 
+# The fields (but appeal) of an idempotency_record row for this receipt: app.services.idempotency.
+KeyRecord = Callable[[Receipt], dict[str, Any]]
+
+
 async def submit(rules: Rules, sub: Submission, *, resident=None,
                  at: datetime | None = None, channel: Channel = Channel.WEB,
-                 attachments: list | None = None) -> Receipt:
+                 attachments: list | None = None, idempotency: KeyRecord | None = None
+                 ) -> Receipt:
     """`attachments`: unsaved rows (app.services.attachments.rows), whose files are already
-    stored; they are written with the appeal."""
+    stored; they are written with the appeal. `idempotency`: called with the receipt before
+    anything is stored; the record it describes is written with the appeal, in the same
+    transaction (IntegrityError, and nothing stored, if its key is taken)."""
     async with _gate():
-        return await _submit(rules, sub, resident, at, Channel(channel), attachments or [])
+        return await _submit(rules, sub, resident, at, Channel(channel), attachments or [],
+                             idempotency)
 
 
 async def _submit(rules: Rules, sub: Submission, resident, at: datetime | None,
-                  channel: Channel, attachments: list) -> Receipt:
+                  channel: Channel, attachments: list, idempotency: KeyRecord | None = None
+                  ) -> Receipt:
     at = at or now_utc()
     clock = _new_clock(rules, sub.type, at)
     deadline = clock.deadline
@@ -214,21 +223,26 @@ async def _submit(rules: Rules, sub: Submission, resident, at: datetime | None,
     async with outbox.batched(insert=False) as receipt_mail:
         if appeal.contact_email or appeal.contact_phone or resident is not None:
             await notices.appeal_received(appeal)
-    await _store(appeal, events, receipt_mail.rows, attachments)
     department = rules.departments.get(route.department_code) if route.department_code else None
-    return Receipt(appeal, username, password, department.name if department else None)
+    receipt = Receipt(appeal, username, password, department.name if department else None)
+    key_record = idempotency(receipt) if idempotency is not None else None
+    await _store(appeal, events, receipt_mail.rows, attachments, key_record)
+    return receipt
 
 
 async def _store(appeal: Appeal, events: list[dict], mail: list[list],
-                 attachments: list | None = None) -> None:
-    """Write the appeal, its events, its receipt mail and its attachments' rows: all of them
-    or nothing. (With attachments, a transaction of several statements on either engine.)"""
+                 attachments: list | None = None, key_record: dict | None = None) -> None:
+    """Write the appeal, its events, its receipt mail, its attachments' rows and its
+    idempotency record: all of them or nothing. (With attachments, a transaction of several
+    statements on either engine.)"""
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres" and not attachments:
-        await _store_in_one_statement(conn, appeal, events, mail)
+        await _store_in_one_statement(conn, appeal, events, mail, key_record)
         return
     async with in_transaction():
         await appeal.save()
+        if key_record is not None:  # first: a retry's key is refused before more is written
+            await IdempotencyRecord.create(appeal_id=appeal.id, **key_record)
         await AppealEvent.bulk_create([AppealEvent(appeal_id=appeal.id, **e) for e in events])
         if mail:
             await outbox.insert_rows(mail)
@@ -237,7 +251,7 @@ async def _store(appeal: Appeal, events: list[dict], mail: list[list],
 
 
 async def _store_in_one_statement(conn, appeal: Appeal, events: list[dict],
-                                  mail: list[list]) -> None:
+                                  mail: list[list], key_record: dict | None = None) -> None:
     """PostgreSQL: one statement of data-modifying CTEs is a transaction by itself, so the
     submission costs one round trip instead of BEGIN, three INSERTs and COMMIT (a third of
     the server's time per submission went into those). Foreign keys are checked at the end
@@ -264,6 +278,12 @@ async def _store_in_one_statement(conn, appeal: Appeal, events: list[dict],
         mail_sql, mail_params = outbox.insert_statement(conn, mail, len(params) + 1)
         params.extend(mail_params)
         sql += f", new_mail AS ({mail_sql})"
+    if key_record is not None:
+        key_values = new_row(IdempotencyRecord, **key_record)
+        del key_values["appeal_id"]
+        sql += (f', new_key AS (INSERT INTO "{IdempotencyRecord._meta.db_table}" '  # noqa: S608
+                f'("appeal_id", {_columns(key_values)}) '
+                f'VALUES ((SELECT id FROM new_appeal), {marks(list(key_values.values()))}))')
     found = await conn.execute_query_dict(sql + " SELECT id FROM new_appeal", params)  # noqa: S608
     mark_saved(appeal, found[0]["id"])
 

@@ -311,3 +311,22 @@ async def listing(params: Mapping[str, Any], base: QuerySet[Appeal], order: Orde
                                             related=related)
     errors = {**errors, **unknown, **({"after": bad_cursor} if bad_cursor else {})}
     return Listing(found, filters, errors)
+
+
+def seek_cursor(at: datetime, ident: int) -> str:
+    """A plain `<time>_<id>` cursor, for the queues that seek on (time, id) in their own SQL."""
+    return f"{at.isoformat()}_{ident}"
+
+
+def read_seek_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    """The (time, id) of a `seek_cursor`; None for none; ValueError for one it did not make."""
+    if not cursor:
+        return None
+    at, _, ident = cursor.rpartition("_")
+    try:
+        parsed, number = datetime.fromisoformat(at), int(ident)
+    except ValueError:
+        raise ValueError(cursor) from None
+    if parsed.tzinfo is None or not 0 < number < 2**63:
+        raise ValueError(cursor)
+    return parsed, number

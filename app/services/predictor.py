@@ -42,7 +42,7 @@ class Model(Protocol):
 class _State:
     model: Model | None = None
     folder: Path | None = None
-    stamp: tuple[int, int] | None = None
+    stamp: tuple[str, int, int] | None = None
     checked: float = 0.0
     workers: list[_Worker] = []
 
@@ -60,12 +60,34 @@ def current() -> Model | None:
     return _state.model
 
 
-def _stamp(folder: Path) -> tuple[int, int] | None:
+# Versions kept by app.services.model_versions: <model dir>/versions/<version>/, and a LIVE
+# file naming the one in use (replaced atomically on promotion or rollback).
+LIVE_FILE = "LIVE"
+VERSIONS = "versions"
+
+
+def live_folder(root: Path) -> Path | None:
+    """The live version's folder, when a version has been promoted in `root`."""
     try:
-        info = (folder / "meta.json").stat()
+        name = (root / LIVE_FILE).read_text(encoding="utf-8").strip()
     except OSError:
         return None
-    return info.st_mtime_ns, info.st_size
+    return root / VERSIONS / name if name else None
+
+
+def _resolve(folder: Path) -> Path:
+    """The folder's live version if one was promoted there, else the folder itself (a model
+    written there by `minsheng classifier train`)."""
+    return live_folder(folder) or folder
+
+
+def _stamp(folder: Path) -> tuple[str, int, int] | None:
+    resolved = _resolve(folder)
+    try:
+        info = (resolved / "meta.json").stat()
+    except OSError:
+        return None
+    return str(resolved), info.st_mtime_ns, info.st_size
 
 
 def load_configured(model_dir: Path | None, seed_cache: Path) -> tuple[Model, Path | None]:
@@ -73,9 +95,11 @@ def load_configured(model_dir: Path | None, seed_cache: Path) -> tuple[Model, Pa
     from classifier.model import ModelError, TrainedModel
     from classifier.seed import load_seed_model
 
+    if model_dir is not None and not model_dir.exists():
+        return load_seed_model(seed_cache), model_dir  # nothing promoted there yet: watch it
     if model_dir is not None:
         try:
-            return TrainedModel.load(model_dir), model_dir
+            return TrainedModel.load(_resolve(model_dir)), model_dir
         except ModelError as exc:
             log.error("cannot use the model in %s, routing with the seed model: %s",
                       model_dir, exc)
@@ -210,7 +234,7 @@ def _reload_if_changed() -> None:
     from classifier.model import ModelError, TrainedModel
 
     try:
-        model = TrainedModel.load(folder)
+        model = TrainedModel.load(_resolve(folder))
     except ModelError as exc:
         log.error("new model in %s refused, keeping %s: %s", folder,
                   getattr(_state.model, "version", None), exc)

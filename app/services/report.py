@@ -38,6 +38,7 @@ from app.domain.masking import mask_free_text
 from app.domain.types import CHANNEL_LABELS, TYPE_LABELS
 from app.models import Account, AuditEntry, Category, Department, SupervisionOrder
 from app.rules import Rules
+from app.services import benefits as benefit_totals
 from app.services import exports, stats
 from app.services.detectors import UNASSIGNED, Scope, Sql
 from app.services.lists import FIRST_DAY
@@ -220,6 +221,8 @@ class Report:
     growth: list[Growth]
     growth_min: int = GROWTH_MIN
     channel_note: str = CHANNEL_NOTE
+    # 还利于民 recorded in the month, verified as of `now` (app.services.benefits).
+    benefits: benefit_totals.MonthTotals | None = None
 
     @property
     def label(self) -> str:
@@ -452,13 +455,15 @@ async def monthly(month: date, now: datetime, rules: Rules, rank: str = "reply")
     counts, order_total = _order_counts(orders)
     return Report(first, now, scope, before, year_ago, totals, total, _channels(months),
                   table, late, overdue, _by_department(late, overdue), orders, counts,
-                  order_total, await _growth(this, earlier, GROWTH_MIN))
+                  order_total, await _growth(this, earlier, GROWTH_MIN),
+                  benefits=await benefit_totals.month_totals(first, next_month(first)))
 
 
 # --- XLSX --------------------------------------------------------------------------------
 
 PERCENT = "0.0%"
 SIGNED_PERCENT = "+0.0%;-0.0%;0.0%"
+YUAN = "#,##0.00"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Text stays text: a cell is never read as a formula, a link or a number.
 XLSX_OPTIONS = {"constant_memory": True, "strings_to_formulas": False,
@@ -528,7 +533,23 @@ def _sheet_rows(report: Report) -> dict[str, tuple[tuple, Iterable[tuple]]]:
         "增长领域": (("领域（一级）", "本月", "上月", "增加", "增幅"),
                    ((g.name, g.count, g.previous, g.increase, signed(g.change))
                     for g in report.growth)),
+        "还利于民": (("分组", "名称", "已核实金额（元）", "件数", "受益人次"),
+                   _benefit_rows(report.benefits)),
     }
+
+
+def _benefit_rows(found: benefit_totals.MonthTotals | None) -> list[tuple]:
+    """The month's verified 还利于民 by department and by kind, in yuan (exact: fen / 100
+    has at most two decimals), then the entries waiting and rejected."""
+    if found is None:
+        return []
+
+    def row(group: str, t: benefit_totals.Total) -> tuple:
+        return (group, t.label, ("%", t.fen / 100, YUAN), t.entries, t.people)
+
+    return [*(row("部门", t) for t in found.departments), *(row("类型", t) for t in found.kinds),
+            row("合计", found.total), ("待核实", "件数", None, found.pending, None),
+            ("已驳回", "件数", None, found.rejected, None)]
 
 
 def _write_row(sheet: Any, number: int, row: tuple, formats: dict) -> None:
@@ -549,7 +570,8 @@ def _write_row(sheet: Any, number: int, row: tuple, formats: dict) -> None:
 def _write(report: Report, path: str) -> None:
     book = xlsxwriter.Workbook(path, XLSX_OPTIONS)
     try:
-        formats = {f: book.add_format({"num_format": f}) for f in (PERCENT, SIGNED_PERCENT)}
+        formats = {f: book.add_format({"num_format": f})
+                   for f in (PERCENT, SIGNED_PERCENT, YUAN)}
         for title, (header, rows) in _sheet_rows(report).items():
             sheet = book.add_worksheet(title)
             _write_row(sheet, 0, header, formats)

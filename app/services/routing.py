@@ -61,7 +61,8 @@ async def first_route(rules: Rules, *, appeal_type: str, region_code: str, text:
 
 
 async def route_manual(rules: Rules, appeal: Appeal, actor: Actor, form: Route) -> Appeal:
-    """A dispatcher's choice. From triage it is also a labelled example for training.
+    """A dispatcher's choice, from triage or re-routing an assigned appeal: also a labelled
+    example for training (app.services.model_versions), in the same transaction.
     The form is well formed; whether its department and category exist (and the department
     is still active) only the reference tables can say."""
     department = await Department.get_or_none(code=form.department, active=True)
@@ -89,13 +90,15 @@ async def route_manual(rules: Rules, appeal: Appeal, actor: Actor, form: Route) 
             changes=changes, at=at,
         )
         label = chosen or (await appeal.category if appeal.category_id else None)
-        if from_triage and label is not None:
-            returned = await AppealEvent.exists(appeal_id=appeal.id, kind=Event.RETURN.value)
+        if label is not None:
+            source = "reroute_assigned"  # a dispatcher corrects an appeal already assigned
+            if from_triage:
+                returned = await AppealEvent.exists(appeal_id=appeal.id, kind=Event.RETURN.value)
+                source = "return_reroute" if returned else "manual_route"
             await LabelledExample.update_or_create(
                 appeal_id=appeal.id,
                 defaults={"category": label.name, "department_code": department.code,
-                          "source": "return_reroute" if returned else "manual_route",
-                          "created_at": at},
+                          "source": source, "created_at": at},
             )
     return appeal
 

@@ -60,12 +60,15 @@ def _tsquery(grams: set[str]) -> str:
     return " & ".join(sorted(grams))
 
 
-def _confirmed(word: str) -> Q:
-    """Title or body holds `word` itself. Without letters that have a case (Chinese), a
+APPEAL_TEXT = ("title", "body")
+
+
+def _confirmed(word: str, columns: tuple[str, ...]) -> Q:
+    """One of `columns` holds `word` itself. Without letters that have a case (Chinese), a
     plain LIKE: upper() over every candidate's body would cost more than the rest."""
-    if word.upper() == word.lower():
-        return Q(title__contains=word) | Q(body__contains=word)
-    return Q(title__icontains=word) | Q(body__icontains=word)
+    lookup = "contains" if word.upper() == word.lower() else "icontains"
+    found = [Q(**{f"{column}__{lookup}": word}) for column in columns]
+    return Q(*found, join_type=Q.OR)
 
 
 def _exact_gram(word: str) -> bool:
@@ -75,8 +78,10 @@ def _exact_gram(word: str) -> bool:
         and not any(c.isdigit() for c in word)
 
 
-def by_words(query: QuerySet[Appeal], words: list[str]) -> QuerySet[Appeal]:
-    """Appeals whose title or body holds every one of `words` (each as a phrase)."""
+def by_words(query: QuerySet, words: list[str], columns: tuple[str, ...] = APPEAL_TEXT
+             ) -> QuerySet:
+    """Rows whose `columns` (an appeal's title or body) hold every one of `words`, each as a
+    phrase; the rows' `search_grams` are those columns' bigrams (search_text.grams)."""
     postgres = _postgres()
     if postgres:
         every = set().union(*(search_text.word_grams(w) for w in words))
@@ -84,8 +89,18 @@ def by_words(query: QuerySet[Appeal], words: list[str]) -> QuerySet[Appeal]:
             f"\"search_grams\" @@ '{_tsquery(every)}'::tsquery")).filter(search_hit=True)
     for word in words:
         if not (postgres and _exact_gram(word)):
-            query = query.filter(_confirmed(word))
+            query = query.filter(_confirmed(word, columns))
     return query
+
+
+def words_of(text: str) -> tuple[list[str], str | None]:
+    """The words a query searches for, or a message why it cannot be searched."""
+    words = search_text.words(text)
+    if len(words) > MAX_WORDS:
+        return [], TOO_MANY_WORDS
+    if any(not search_text.word_grams(w) for w in words):
+        return [], TOO_SHORT
+    return words, None
 
 
 def by_query(query: QuerySet[Appeal], text: str) -> tuple[QuerySet[Appeal], str | None]:
@@ -95,11 +110,9 @@ def by_query(query: QuerySet[Appeal], text: str) -> tuple[QuerySet[Appeal], str 
         return query.filter(tracking_number=text.upper()), None
     if search_text.looks_like_phone(text):
         return query.filter(phone_key=search_text.phone_key(text)), None
-    words = search_text.words(text)
-    if len(words) > MAX_WORDS:
-        return query, TOO_MANY_WORDS
-    if any(not search_text.word_grams(w) for w in words):
-        return query, TOO_SHORT
+    words, message = words_of(text)
+    if message:
+        return query, message
     return by_words(query, words), None
 
 

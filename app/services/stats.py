@@ -119,6 +119,14 @@ RATES = (
          "“已回访”另含多次未接通而结束的回访；回访未解决重新办理的，以最近一次回访为准。"),
 )
 RATE_BY_KEY = {r.key: r for r in RATES}
+# The figures that are not rates, in the words every page that shows them uses.
+RECEIVED_DEFINITION = "期间内收到的诉求件数（按北京时间受理日期）。"
+DAYS_DEFINITION = ("从受理到第一轮首次答复经过的工作日数（按工作日历，受理当天不计、答复当天计入；"
+                   "当天答复为 0），平均值与中位数。")
+
+
+def ranking_definition(min_volume: int) -> str:
+    return f"受理少于 {min_volume} 件的部门列出但不参与排名。"
 RANKABLE = {"ack", "reply", "satisfaction", "redo", "return", "extension", "supervision",
             "followup"}
 LOWER_IS_BETTER = {"redo", "return", "extension"}
@@ -157,14 +165,17 @@ def _counts(sql: Sql, now: datetime, figures) -> str:
                      for f in figures)
 
 
-async def _counted(scope: Scope, now: datetime) -> list[dict]:
+async def _counted(scope: Scope, now: datetime, by_region: bool = False) -> list[dict]:
     """Every figure by department and by working days to the first reply, in one scan: the
     rows of a department add up to its counts, and the days give its mean and median.
-    (Not GROUPING SETS with the months: PostgreSQL would then aggregate in one process.)"""
+    (Not GROUPING SETS with the months: PostgreSQL would then aggregate in one process.)
+    `by_region`: by the appeal's region too (`r`), so one scan serves both tables."""
     sql = Sql()
-    query = (f"SELECT a.department_id AS d, a.first_reply_days AS days, "
+    region, group = ("a.region_id AS r, ", "a.department_id, a.region_id") if by_region \
+        else ("", "a.department_id")
+    query = (f"SELECT a.department_id AS d, {region}a.first_reply_days AS days, "
              f"{_counts(sql, now, FIGURES)} FROM appeal a WHERE {scope.where(sql)} "
-             "GROUP BY a.department_id, a.first_reply_days")
+             f"GROUP BY {group}, a.first_reply_days")
     return await connections.get("default").execute_query_dict(query, sql.params)
 
 
@@ -209,26 +220,75 @@ async def table(scope: Scope, now: datetime, rank: str, min_volume: int,
     just that department's row (and its rank among all), and the totals of that row.
     `with_trend`: the scope's months too (Table.months), from the same scan where it can."""
     found = await _counted(scope, now)
-    by_department: dict[int | None, list[dict]] = {}
-    for part in found:
-        by_department.setdefault(part["d"], []).append(part)
-    names = {i: (n, c) for i, n, c in await Department.filter(
-        id__in=[d for d in by_department if d]).values_list("id", "name", "code")}
-    rows = [_summed(d, *names.get(d, ("待分派（已退回）", UNASSIGNED)), parts)
-            for d, parts in by_department.items()]
-    _rank(rows, rank, min_volume)
-    rows.sort(key=lambda r: (r.rank is None, r.rank or 0, -r.counts["received"], r.name))
+    by_department = _grouped(found, "d")
+    rows = await _department_rows(by_department)
+    _ranked(rows, rank, min_volume)
     if only_department is not None:
         rows = [r for r in rows if r.department_id == only_department]
         found = by_department.get(only_department, [])
     total = _summed(None, "合计", "", found)
     months = None
     if with_trend:
-        starts = _month_starts(scope)
-        # One month's trend is the totals; a longer period needs its own scan.
-        months = _months(scope, starts, {0: total.counts}) if len(starts) == 1 \
-            and only_department is None else await trend(scope, now)
+        months = await _trend_of(scope, now, total) if only_department is None \
+            else await trend(scope, now)
     return Table(rows, total, rank, min_volume, months=months)
+
+
+def _grouped(found: list[dict], key: str) -> dict[int | None, list[dict]]:
+    groups: dict[int | None, list[dict]] = {}
+    for part in found:
+        groups.setdefault(part[key], []).append(part)
+    return groups
+
+
+async def _department_rows(groups: dict[int | None, list[dict]]) -> list[Row]:
+    names = {i: (n, c) for i, n, c in await Department.filter(
+        id__in=[d for d in groups if d]).values_list("id", "name", "code")}
+    return [_summed(d, *names.get(d, ("待分派（已退回）", UNASSIGNED)), parts)
+            for d, parts in groups.items()]
+
+
+async def _region_rows(groups: dict[int | None, list[dict]]) -> list[Row]:
+    # A region's row keeps the region's id where a department's row keeps the department's.
+    names = {i: (n, c) for i, n, c in await Region.filter(
+        id__in=[r for r in groups if r]).values_list("id", "name", "code")}
+    return [_summed(r, *names.get(r, ("未知地区", "")), parts) for r, parts in groups.items()]
+
+
+def _ranked(rows: list[Row], rank: str, min_volume: int) -> None:
+    _rank(rows, rank, min_volume)
+    rows.sort(key=lambda r: (r.rank is None, r.rank or 0, -r.counts["received"], r.name))
+
+
+async def _trend_of(scope: Scope, now: datetime, total: Row) -> list[Month]:
+    # One month's trend is the totals; a longer period needs its own scan.
+    starts = _month_starts(scope)
+    if len(starts) == 1:
+        return _months(scope, starts, {0: total.counts})
+    return await trend(scope, now)
+
+
+@dataclass
+class Tables:
+    """The same scan summed two ways: by department and by the appeal's region."""
+
+    departments: Table
+    regions: Table
+
+
+async def by_department_and_region(scope: Scope, now: datetime, rank: str, min_volume: int,
+                                   with_trend: bool = False) -> Tables:
+    """Both tables of `scope`, each ranked by `rank` with the same minimum volume, from one
+    grouped scan (and the trend: the totals for one month, else a second scan)."""
+    found = await _counted(scope, now, by_region=True)
+    departments = await _department_rows(_grouped(found, "d"))
+    regions = await _region_rows(_grouped(found, "r"))
+    for rows in (departments, regions):
+        _ranked(rows, rank, min_volume)
+    total = _summed(None, "合计", "", found)
+    months = await _trend_of(scope, now, total) if with_trend else None
+    return Tables(Table(departments, total, rank, min_volume, months=months),
+                  Table(regions, total, rank, min_volume, months=months))
 
 
 PERIODS = {"month": "本月", "last-month": "上月", "quarter": "本季度", "year": "本年"}

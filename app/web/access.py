@@ -85,8 +85,22 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = _heads_too({
     "department_template_remove": frozenset({HEAD}),
     "approve_reply": frozenset({HEAD}),
     "revise_reply": frozenset({HEAD}),
+    # Issue 13 (app.web.benefit_pages): 还利于民, recorded by the appeal's department (with
+    # the reply, or later on a replied appeal); inspectors list and verify or reject entries.
+    "record_benefit": frozenset({H}),
+    "benefits_list": frozenset({I}),
+    "decide_benefit": frozenset({I}),
+    # Issue 13 (app.web.publication_pages): published replies, approved (and taken down) by a
+    # dispatcher or an inspector; never a department's, nor an administrator's.
+    "publication_queue": frozenset({D, I}),
+    "publication_page": frozenset({D, I}),
+    "publication_approve": frozenset({D, I}),
+    "publication_unpublish": frozenset({D, I}),
     # Issue 11: the audit of administrative actions and exports, read-only, for inspectors.
     "audit_log": frozenset({I}),
+    # Issue 14: the classifier's versions, promotions and rollbacks with their figures; no
+    # appeal's content is on the page, so administrators (who keep the rules) read it too.
+    "model_versions": frozenset({I, ADMIN}),
     # Administration (app.web.admin): accounts; no appeal's content is on these pages.
     "admin_home": frozenset({ADMIN}),
     "admin_accounts": frozenset({ADMIN}),
@@ -120,6 +134,10 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = _heads_too({
     "admin_knowledge": frozenset({ADMIN}),
     "admin_knowledge_save": frozenset({ADMIN}),
     "admin_knowledge_remove": frozenset({ADMIN}),
+    # Issue 13: Open311 client applications' keys (app.web.admin_api_clients).
+    "admin_api_clients": frozenset({ADMIN}),
+    "admin_api_client_create": frozenset({ADMIN}),
+    "admin_api_client_revoke": frozenset({ADMIN}),
 })
 
 # The event each acting route causes: its button shows only where the state table allows it.

@@ -34,6 +34,7 @@ SECTIONS = [
     ("/admin/reference", "规则版本", "当前规则版本及每次修改的记录。"),
     ("/admin/templates", "答复模板", "各部门共用的答复模板（部门自己的模板由部门负责人维护）。"),
     ("/admin/knowledge", "知识库", "政策解答：标题、内容、分类、部门和有效期；过期条目不再显示。"),
+    ("/admin/api-clients", "Open311 应用密钥", "第三方应用提交诉求的密钥：发放、吊销。"),
 ]
 DONE = {"changed": "已保存修改", "disabled": "账号已停用，其登录已全部退出", "reset": "密码已重置"}
 ROLES = {role.value: ROLE_LABELS[role] for role in forms.STAFF_ROLE_ORDER}

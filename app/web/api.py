@@ -32,7 +32,15 @@ from app.models import Appeal, AppealEvent, AppealReply
 from app.schemas import appeals as bodies
 from app.schemas import responses
 from app.schemas.base import InputError, parse, printable
-from app.services import accounts, attachments, clocks, intake, triage
+from app.services import (
+    accounts,
+    attachments,
+    clocks,
+    idempotency,
+    intake,
+    publication,
+    triage,
+)
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.throttle import LoginLocked
 from app.web import openapi, uploads
@@ -47,7 +55,7 @@ AUTH_HEADER_MAX = 1024
 # Where a service names a field differently from the API.
 SERVICE_FIELDS = {"info": "text"}
 SERVICE_STATUS = {"not_found": 404, "conflict": 409, "illegal_transition": 409,
-                  "forbidden": 403}
+                  "forbidden": 403, "bad_key": 400}
 
 
 # --- errors ---------------------------------------------------------------------------
@@ -175,17 +183,22 @@ async def read_json(request: Request) -> Any:
     if media.strip().lower() != "application/json" or charset not in ("", "utf-8", "utf8"):
         raise ApiError(415, "unsupported_media_type",
                        "请以 application/json（UTF-8）格式提交。")
-    declared = request.headers.get("content-length")
     too_large = ApiError(413, "too_large", f"提交的内容过大（上限 {MAX_BODY_BYTES // 1024} KB）。")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+    return decode_json(await read_limited(request, MAX_BODY_BYTES, too_large))
+
+
+async def read_limited(request: Request, limit: int, too_large: Exception) -> bytes:
+    """The body, refused with `too_large` as soon as it is declared or read past `limit`."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
         raise too_large
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > limit:
             raise too_large
         chunks.append(chunk)
-    return decode_json(b"".join(chunks))
+    return b"".join(chunks)
 
 
 def decode_json(data: bytes) -> Any:
@@ -361,6 +374,7 @@ async def appeal_view(appeal: Appeal) -> dict[str, Any]:
             created_at=iso(a.created_at),
             url=f"{API_PREFIX}/appeals/{appeal.tracking_number}/attachments/{a.id}")
             for a in await attachments.of_appeal(appeal, resident=True)],
+        public=appeal.is_public,
     ).model_dump()
 
 
@@ -398,27 +412,45 @@ async def catalog(request: Request) -> Response:
     return JSONResponse(body.model_dump(), headers={"Cache-Control": "public, max-age=300"})
 
 
+def _receipt(receipt: intake.Receipt, password: str | None) -> dict[str, Any]:
+    appeal = receipt.appeal
+    return responses.Receipt(
+        tracking_number=appeal.tracking_number,
+        username=receipt.username,
+        password=password,
+        status=_status(appeal.status),
+        due_at=iso(appeal.reply_due_at),
+        deadline_provisional=appeal.deadline_provisional,
+        department=receipt.department_name,
+        password_recovery=None if password else idempotency.password_recovery(appeal),
+    ).model_dump()
+
+
+def _submitted(answer: idempotency.Answer) -> Response:
+    headers = {"Location": f"{API_PREFIX}/appeals/{answer.body['tracking_number']}"}
+    if answer.replayed:
+        headers[idempotency.REPLAYED_HEADER] = "true"
+    return private_json(answer.body, answer.status, headers)
+
+
 @endpoint
 @uploads.closes_form
 async def submit(request: Request) -> Response:
     request.app.state.limiter.check("submit", client_address(request))
     rules = rules_of(request)
+    key = idempotency.parse_key(request.headers.getlist(idempotency.HEADER))
     value, form = await read_parts(request)
+    claim = None
+    if key is not None:
+        claim = idempotency.Claim("api", key, idempotency.fingerprint(
+            value, await idempotency.file_digests(form, FIELD)))
+        replayed = await idempotency.replay(claim)
+        if replayed is not None:
+            return _submitted(replayed)
     submission = intake.validate(value, rules, strict=True)
     rows = await files_of(request, form, occasion=Occasion.SUBMISSION)
-    receipt = await intake.submit(rules, submission, channel=Channel.API, attachments=rows)
-    appeal = receipt.appeal
-    body = responses.Receipt(
-        tracking_number=appeal.tracking_number,
-        username=receipt.username,
-        password=receipt.password,
-        status=_status(appeal.status),
-        due_at=iso(appeal.reply_due_at),
-        deadline_provisional=appeal.deadline_provisional,
-        department=receipt.department_name,
-    ).model_dump()
-    return private_json(body, 201,
-                        {"Location": f"{API_PREFIX}/appeals/{appeal.tracking_number}"})
+    return _submitted(await idempotency.submit(rules, submission, claim=claim, render=_receipt,
+                                               channel=Channel.API, attachments=rows))
 
 
 @endpoint
@@ -450,6 +482,13 @@ async def rate(request: Request) -> Response:
 
 
 @endpoint
+async def withdraw_consent(request: Request) -> Response:
+    appeal = await owned_appeal(request)
+    await publication.withdraw_consent(appeal)
+    return private_json(await appeal_view(appeal))
+
+
+@endpoint
 async def attachment(request: Request) -> Response:
     appeal = await owned_appeal(request)
     found = await attachments.one_of(appeal, request.path_params["attachment_id"])
@@ -472,6 +511,8 @@ routes = [
           name="api_info"),
     Route(f"{API_PREFIX}/appeals/{{tracking_number}}/rating", rate, methods=["POST"],
           name="api_rating"),
+    Route(f"{API_PREFIX}/appeals/{{tracking_number}}/consent-withdrawal", withdraw_consent,
+          methods=["POST"], name="api_consent_withdrawal"),
     Route(f"{API_PREFIX}/appeals/{{tracking_number}}/attachments/{{attachment_id:int}}",
           attachment, methods=["GET"], name="api_attachment"),
     Route(f"{API_PREFIX}/openapi.json", document, methods=["GET"], name="api_openapi"),

@@ -20,18 +20,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import db
 from app.notify import notices
 from app.rules import Rules
-from app.services import predictor
+from app.services import predictor, scorecards
 from app.services.errors import ServiceError
+from app.services.model_versions import model_root
 from app.services.throttle import LoginLocked
 from app.settings import Settings
 from app.web import (
     admin,
+    admin_api_clients,
     admin_reference,
     api,
     attachment_pages,
+    benefit_pages,
     desk,
     followup_pages,
+    model_pages,
+    open311,
     public,
+    public_pages,
+    publication_pages,
     reply_pages,
     report_pages,
     residents,
@@ -54,6 +61,8 @@ CRASH_MESSAGE = "系统出现错误，请稍后再试。"
 async def _not_found(request: Request, exc: Exception) -> Response:
     if api.is_api(request):
         return api.http_error_response(exc)
+    if open311.is_open311(request):
+        return open311.http_error(request, exc)
     status = exc.status_code if isinstance(exc, HTTPException) else 404
     message = "页面不存在，或您无权查看。" if status == 404 else "请求无法处理。"
     if status == 405:
@@ -96,6 +105,8 @@ async def _service_error(request: Request, exc: Exception) -> Response:
 def _crash_page(request: Request) -> Response:
     if api.is_api(request):
         return api.crash_response()
+    if open311.is_open311(request):
+        return open311.crash(request)
     try:
         return render(request, "error.html", {"message": CRASH_MESSAGE}, status=500)
     except Exception:  # noqa: BLE001 - the page itself failed: a plain answer will do
@@ -144,12 +155,18 @@ class _Crash:
             await response(scope, receive, send)
 
 
+# The public pages (/public …) allow this many times MINSHENG_RATE_LIMIT per address.
+PUBLIC_RATE_SCALE = 4
+
+
 def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         if manage_db:
             await db.connect(settings.database_url)
-            await predictor.start(settings.model_dir, settings.var_dir / "seed-model",
+            # The model folder is watched even before a first promotion (model_versions).
+            await predictor.start(model_root(settings.model_dir, settings.var_dir),
+                                  settings.var_dir / "seed-model",
                                   settings.classifier_processes)
         # What is loaded by now (the model, jieba's dictionary, routes, ORM metadata) lives as
         # long as the process: keep it out of the collector's full passes, which otherwise
@@ -178,10 +195,14 @@ def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> S
                 await db.disconnect()
 
     app = Starlette(
-        routes=[*public.routes, *residents.routes, *staff.routes, *stats_pages.routes,
+        routes=[*public.routes, *public_pages.routes,
+                *residents.routes, *staff.routes, *stats_pages.routes,
                 *report_pages.routes, *admin.routes, *admin_reference.routes,
+                *admin_api_clients.routes,
                 *desk.routes, *followup_pages.routes, *reveal_pages.routes, *search_pages.routes,
-                *attachment_pages.routes, *reply_pages.routes, *api.routes,
+                *attachment_pages.routes, *reply_pages.routes, *benefit_pages.routes,
+                *publication_pages.routes, *model_pages.routes,
+                *api.routes, *open311.routes,
                 Mount("/static", StaticFiles(directory=STATIC), name="static")],
         exception_handlers={
             404: _not_found,
@@ -197,6 +218,7 @@ def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> S
                     Middleware(attachment_pages.BodyLimit)],
     )
     keep_in_app(app, settings, rules)
-    app.state.limiter = RateLimiter(settings.rate_limit)
+    app.state.limiter = RateLimiter(settings.rate_limit, scale={"public": PUBLIC_RATE_SCALE})
+    app.state.scorecards = scorecards.Cache()
     notices.configure(settings.base_url)
     return app

@@ -120,6 +120,7 @@ class Operation:
     headers: dict[str, Any] = field(default_factory=dict)
     files: bool = False  # the body may also come as multipart/form-data with files
     download: bool = False  # the answer is a stored file, not JSON
+    parameters: list[dict[str, Any]] = field(default_factory=list)  # e.g. request headers
 
     def render(self) -> dict[str, Any]:
         status, model, said = self.ok
@@ -145,6 +146,8 @@ class Operation:
                 found["requestBody"]["content"]["multipart/form-data"] = _multipart(self.body)
         if self.download:
             found["parameters"] = [_TRACKING_PARAM, _ATTACHMENT_PARAM]
+        if self.parameters:
+            found["parameters"] = [*found.get("parameters", []), *self.parameters]
         body_errors = {**_BODY_ERRORS, **_FILE_ERRORS} if self.files else _BODY_ERRORS
         errors = {**(body_errors if self.body is not None else {}),
                   **({"404": _NOT_YOURS} if self.tracking else {}), **self.errors,
@@ -152,6 +155,27 @@ class Operation:
         found["responses"] = {status: answer, **dict(sorted(errors.items()))}
         return found
 
+
+IDEMPOTENCY_NOTE = (
+    "Safe retries: send a header `Idempotency-Key` (1-200 visible ASCII characters, e.g. a "
+    "UUID made once per appeal) and resend the identical request, with the same key, when "
+    "the answer did not arrive (timeout, dropped connection, 5xx). Within 24 hours the same "
+    "key with the same body stores nothing new and answers the first answer again: 201, the "
+    "same tracking number and username, header `Idempotent-Replayed: true`; the password is "
+    "null there (it is shown only once and never stored) and `password_recovery` says how to "
+    "get a new one: the tracking reset at /track/reset with the tracking number and the "
+    "contact e-mail given at submission (without an e-mail: the 12345 hotline). The same key "
+    "with another body is refused with 409 (`field` Idempotency-Key). The body is compared "
+    "as parsed JSON (key order and whitespace do not matter) plus, for multipart, each file's "
+    "name and bytes. Only a stored submission is remembered: after a refusal (4xx) fix the "
+    "body and send it again with the same key. After 24 hours a key counts as new. Replays "
+    "count towards the rate limit.")
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Makes the submission safe to retry; see the operation's description.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200,
+               "pattern": "^[\\x21-\\x7e]{1,200}$"},
+}
 
 OPERATIONS: dict[str, Operation] = {
     "api_catalog": Operation(
@@ -161,10 +185,22 @@ OPERATIONS: dict[str, Operation] = {
         "submitAppeal", "Submit an appeal (no account needed)",
         ("201", responses.Receipt, "Stored and routed."),
         description="Validated, numbered, stored and routed in one transaction. The "
-                    "response carries the tracking credentials once; keep them.",
-        body=appeals.Submission, files=True,
+                    "response carries the tracking credentials once; keep them.\n\n"
+                    + IDEMPOTENCY_NOTE,
+        body=appeals.Submission, files=True, parameters=[_IDEMPOTENCY_KEY],
         headers={"Location": {"schema": {"type": "string"},
-                              "description": "The appeal's API URL."}}),
+                              "description": "The appeal's API URL."},
+                 "Idempotent-Replayed": {
+                     "schema": {"type": "string", "enum": ["true"]},
+                     "description": "Present (true) when this is the stored first answer to "
+                                    "an earlier request with the same Idempotency-Key."}},
+        errors={"400": _error("The body is not JSON (code bad_json) or not a JSON object "
+                              "(not_object), or not valid multipart/form-data "
+                              "(bad_multipart), or the Idempotency-Key header is not 1-200 "
+                              "visible ASCII characters or came twice (invalid, field "
+                              "Idempotency-Key)."),
+                "409": _error("The Idempotency-Key was used within 24 hours for a different "
+                              "body (conflict, field Idempotency-Key); nothing was stored.")}),
     "api_show": Operation(
         "getAppeal", "Status, deadline, public timeline, reply",
         ("200", responses.Appeal, "The appeal as its owner sees it."), tracking=True),
@@ -181,6 +217,15 @@ OPERATIONS: dict[str, Operation] = {
         errors={"409": _error("The appeal has no reply to rate, or its rating window has "
                               "closed (illegal_transition), or changed meanwhile "
                               "(conflict).")}),
+    "api_consent_withdrawal": Operation(
+        "withdrawConsent", "Withdraw the consent to publish",
+        ("200", responses.Appeal, "Withdrawn (`public` false): never published from now on, "
+                                  "and taken down if it was."),
+        description="No body. The appeal's question and reply are published only with the "
+                    "resident's consent, redacted and approved by staff; this withdraws it.",
+        tracking=True,
+        errors={"409": _error("The appeal has no consent to withdraw (illegal_transition), "
+                              "or changed meanwhile (conflict).")}),
     "api_attachment": Operation(
         "getAttachment", "Download one of the appeal's attachments",
         ("200", None, "The file, as its stored type (Content-Disposition, nosniff, a "
@@ -217,6 +262,8 @@ JSON API v1 of 民声 Minsheng, for apps, mini-programs and 12345 phone agents.
   `multipart/form-data`, the JSON object in a part `json` and files in parts `files`
   (stored with the appeal or the information, or not at all). Listed in the appeal's
   `attachments`, downloaded with the same credentials.
+* **Safe retries**: `POST /api/v1/appeals` takes an `Idempotency-Key` header; a retry with
+  the same key and body within 24 hours answers the first answer again (see that operation).
 * Times are ISO 8601 with offset, in Asia/Shanghai.
 """
 

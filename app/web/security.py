@@ -48,8 +48,11 @@ class RateLimiter:
     """A sliding window per (bucket, client). Per process: behind several processes the
     effective limit is the sum, which the reverse proxy's own limit should cap."""
 
-    def __init__(self, per_minute: int):
+    def __init__(self, per_minute: int, scale: dict[str, int] | None = None):
         self.per_minute = per_minute
+        # Buckets allowed a multiple of the limit: reading public pages is cheap, and many
+        # residents may share one carrier address.
+        self.scale = scale or {}
         self.hits: dict[tuple[str, str], deque[float]] = defaultdict(deque)
 
     def check(self, bucket: str, client: str, cost: int = 1) -> None:
@@ -59,7 +62,7 @@ class RateLimiter:
         window = self.hits[(bucket, client)]
         while window and window[0] <= now - 60:
             window.popleft()
-        if len(window) + cost > self.per_minute:
+        if len(window) + cost > self.per_minute * self.scale.get(bucket, 1):
             raise RateLimited(max(1, int(60 - (now - window[0])) + 1))
         window.extend([now] * cost)
         if len(self.hits) > 100_000:  # bound memory against address churn

@@ -21,15 +21,18 @@ from app.domain.types import CHANNEL_LABELS, DEPARTMENT_ROLES, TYPE_LABELS, Role
 from app.models import Account, Appeal, AppealEvent, AppealReply, Category, Department, Region
 from app.schemas import staff as forms
 from app.schemas.base import Input, parse_form
+from app.schemas.benefits import ReplyWithEntry
 from app.services import (
     attachments,
     audit,
+    benefits,
     clocks,
     desk,
     detectors,
     exports,
     handling,
     lists,
+    misroutes,
     reveals,
     review,
     routing,
@@ -235,10 +238,25 @@ async def _detail_page(request: Request, account: Account, appeal: Appeal,
             appeal, f"/staff/appeals/{appeal.tracking_number}"),
         "upload_policy": uploads.policy_of(request),
         "reveal": _reveal_form(account, appeal, events, replies, shows_contact),
+        **await _benefit_context(account, appeal),
         **await _supervision_context(account, appeal),
         **await reply_aids(appeal, request.query_params.get("template", ""),
                            name=contact["name"]),
     })
+
+
+async def _benefit_context(account: Account, appeal: Appeal) -> dict:
+    """The appeal's 还利于民 entries (whoever sees the appeal), and whether this account may
+    add one now (its department's handler or head, once the appeal is replied)."""
+    may_record = (access.may_use(account, "record_benefit")
+                  and account.department_id == appeal.department_id
+                  and appeal.status in benefits.RECORDABLE)
+    return {"benefit_entries": await benefits.of_appeal(appeal),
+            "benefit_may": {"record": may_record,
+                            "decide": access.may_use(account, "decide_benefit"),
+                            "with_reply": access.may_use(account, "record_benefit")},
+            "benefit_kinds": benefits.KINDS, "benefit_statuses": benefits.STATUSES,
+            "yuan": benefits.yuan}
 
 
 def _reveal_form(account: Account, appeal: Appeal, events: list[AppealEvent],
@@ -345,6 +363,8 @@ async def returns_stats(request: Request, account: Account) -> Response:
     return render(request, "returns.html", {
         "by_department": await audit.returns_by_department(),
         "by_category": await audit.returns_by_category(),
+        "misroutes": await misroutes.by_category_month(datetime.now(UTC)),
+        "misroute_definition": misroutes.DEFINITION,
     })
 
 
@@ -426,7 +446,10 @@ async def acknowledge(request: Request, account: Account) -> Response:
 @staff_route("reply")
 @uploads.closes_form
 async def reply(request: Request, account: Account) -> Response:
-    async def act(appeal: Appeal, actor: Actor, data: forms.Reply) -> str:
+    async def act(appeal: Appeal, actor: Actor, data: ReplyWithEntry) -> str:
+        # 还利于民, if given, is checked before anything is stored: a bad amount sends nothing.
+        entry = data.entry()
+        checked = benefits.check(entry, prefix="benefit_") if entry else None
         # The reply's files are stored first; their rows go with the reply or not at all.
         rows = await uploads.rows_of_form(request, await request.form(), account=account,
                                           role=account.role, occasion=Occasion.REPLY)
@@ -434,9 +457,11 @@ async def reply(request: Request, account: Account) -> Response:
             # Straight to the resident, or to the head first where the department asks (审核).
             said = await review.reply(rules_of(request), appeal, actor, data)
             await attachments.insert(rows, appeal.id)
-        return said
+            if checked is not None:
+                await benefits.record(appeal, actor, checked)
+        return f"{said}；已登记还利于民，待核实" if checked else said
 
-    return await _act(request, account, "reply", forms.Reply, act)
+    return await _act(request, account, "reply", ReplyWithEntry, act)
 
 
 @staff_route("reject_appeal")

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from app.domain.types import DEPARTMENT_ROLES, TYPE_LABELS, Role
 from app.models import Account, Category, Department, Region
-from app.services import detectors, exports, stats
+from app.services import detectors, exports, misroutes, stats
 from app.web import access, downloads
 from app.web.context import rules_of
 from app.web.render import render
@@ -52,12 +52,17 @@ async def stats_page(request: Request, account: Account) -> Response:
         return await _export_table(request, account, fmt, scope, errors, table)
     # A handler's table ranks the whole city; their trend is their own department's.
     months = table.months if table.months is not None else await stats.trend(scope, now)
-    return render(request, "stats.html", {
+    # Misroutes (app.services.misroutes): the whole city's, so not on a handler's page.
+    wrong = {} if own is not None else {"misroutes": await misroutes.by_category_month(now),
+                                        "misroute_definition": misroutes.DEFINITION}
+    return render(request, "stats.html", {**wrong,
         "months": months, "bars": stats.bars(months), "chart_height": stats.CHART_HEIGHT,
         "bar_width": stats.BAR_WIDTH, "trend_limit": stats.TREND_MONTHS,
         "table": table, "rate_bars": stats.rate_bars(table.rows),
         "rate_width": stats.RATE_WIDTH, "rate_row": stats.RATE_ROW, "scope": scope,
         "errors": errors, "rates": stats.RATES,
+        "definitions": {"received": stats.RECEIVED_DEFINITION, "days": stats.DAYS_DEFINITION,
+                        "ranking": stats.ranking_definition(table.min_volume)},
         "figures": stats.BY_KEY, "periods": stats.PERIODS, "rank_title":
         stats.RATE_BY_KEY[rank].title, "handler": own is not None,
         "unassigned": detectors.UNASSIGNED,

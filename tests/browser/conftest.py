@@ -3,21 +3,13 @@ driven by selenium. Skipped, with the reason, when chromium or chromedriver is m
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from app.settings import ROOT
-from tests.conftest import TEST_VAR
+from tests.live_server import running_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path(shutil.which("chromedriver") or "/usr/bin/chromedriver")
@@ -25,10 +17,6 @@ PHONE = (390, 844)
 SHOTS = Path("/tmp/minsheng-shots")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _need_chromium() -> None:
@@ -46,41 +34,8 @@ def _need_chromium() -> None:
 def server(database):
     """`minsheng serve` in its own process, on the session's (migrated, loaded) database."""
     _need_chromium()
-    port = _free_port()
-    env = {**os.environ, "MINSHENG_DEV": "1", "DATABASE_URL": database,
-           "MINSHENG_RATE_LIMIT": "0", "MINSHENG_VAR_DIR": str(TEST_VAR)}
-    log = tempfile.NamedTemporaryFile(prefix="minsheng-server-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited with {process.returncode}:\n"
-                                   f"{Path(log.name).read_text(errors='replace')[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/", timeout=2) as response:  # noqa: S310
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server did not answer on {base} within 60 s:\n"
-                                   f"{Path(log.name).read_text(errors='replace')[-3000:]}")
-            time.sleep(0.2)
+    with running_server(database) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-        os.unlink(log.name)
 
 
 def _options(user_data_dir: str):

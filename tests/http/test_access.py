@@ -18,14 +18,20 @@ from app.domain.types import Role
 from app.models import Appeal, AppealEvent, AuditEntry, Department, RulesVersion
 from app.schemas import staff as forms
 from app.schemas.base import parse
-from app.services import accounts, attachments, supervision
+from app.services import accounts, api_clients, attachments, audit_log, supervision
+from app.services import publication as publication_service
 from app.services.workflow import Actor
 from app.web import (
     admin,
+    admin_api_clients,
     admin_reference,
     attachment_pages,
+    benefit_pages,
     desk,
     followup_pages,
+    model_pages,
+    public_pages,
+    publication_pages,
     reply_pages,
     report_pages,
     reveal_pages,
@@ -79,6 +85,7 @@ def to(path: str) -> str:
 N = "{n}"  # the appeal's tracking number
 A = "{a}"  # a staff account's id (a handler of OWN, made for the cell)
 F = "{f}"  # an attachment of the cell's appeal (a picture its resident sent)
+K = "{k}"  # an Open311 client application, its key issued for the cell
 FILE = "file"  # 200, the attachment's bytes, as its type, with nosniff
 # Columns in the order of ROLES: anonymous, tracker, resident_account, handler_own,
 # handler_other, dispatcher, inspector, admin.
@@ -161,6 +168,19 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"/staff/appeals/{N}/followup"): (LOGIN, LOGIN, NF, NF, NF, LISTED, NF, NF, NF),
     ("POST", f"/staff/appeals/{N}/followup"): (LOGIN, LOGIN, NF, NF, NF, ACT, NF, NF, NF),
     ("POST", "/staff/extensions"):          (NA,) * 9,
+    # Issue 13, the public side: for everyone, logged in or not, and never an appeal that
+    # was not published (the cell's is not); read only.
+    ("GET", "/public"):                     (BLIND,) * 9,
+    ("GET", "/public?q=访问矩阵"):           (BLIND,) * 9,
+    ("GET", "/public/stats"):               (BLIND,) * 9,
+    ("GET", "/public/data"):                (BLIND,) * 9,
+    ("GET", "/public/data/published.csv"):  (BLIND,) * 9,
+    ("GET", "/public/data/scorecards.csv"): (BLIND,) * 9,
+    ("POST", "/public"):                    (NA,) * 9,
+    ("POST", "/public/stats"):              (NA,) * 9,
+    ("POST", "/public/data"):               (NA,) * 9,
+    ("POST", "/public/data/published.csv"): (NA,) * 9,
+    ("POST", "/public/data/scorecards.csv"): (NA,) * 9,
     # Issue 12: search, each role within what it may see (a handler: their department's,
     # never a report naming it); a department's history of its answered appeals.
     ("GET", "/staff/search"):               (LOGIN, LOGIN, NF, PAGE, PAGE, PAGE, PAGE, NF, PAGE),
@@ -217,6 +237,13 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/admin/knowledge"):           (LOGIN, LOGIN, NF, NF, NF, NF, NF, REFUSED, NF),
     ("POST", "/admin/knowledge/remove"):    (LOGIN, LOGIN, NF, NF, NF, NF, NF, REFUSED, NF),
     ("GET", "/admin/knowledge/remove"):     (NA,) * 9,
+    # Issue 13: Open311 client applications' keys, for administrators alone (the POST
+    # here sends no name: refused beside the field; issuing is test_open311.py's).
+    ("GET", "/admin/api-clients"):          (LOGIN, LOGIN, NF, NF, NF, NF, NF, BLIND, NF),
+    ("POST", "/admin/api-clients"):         (LOGIN, LOGIN, NF, NF, NF, NF, NF, REFUSED, NF),
+    ("POST", f"/admin/api-clients/{K}/revoke"): (LOGIN, LOGIN, NF, NF, NF, NF, NF,
+                                              to("/admin/api-clients"), NF),
+    ("GET", f"/admin/api-clients/{K}/revoke"): (NA,) * 9,
     # Issue 11: administration, for administrators alone, and no appeal's content on it.
     ("GET", "/admin/"):                     (LOGIN, LOGIN, NF, NF, NF, NF, NF, BLIND, NF),
     ("GET", "/admin/accounts"):             (LOGIN, LOGIN, NF, NF, NF, NF, NF, BLIND, NF),
@@ -232,6 +259,8 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", f"/admin/accounts/{A}/enable"): (LOGIN, LOGIN, NF, NF, NF, NF, NF, REFUSED, NF),
     # Issue 11: the audit log of administrative actions and exports, read by inspectors.
     ("GET", "/staff/audit"):                (LOGIN, LOGIN, NF, NF, NF, NF, PAGE, NF, NF),
+    # Issue 14: the classifier's versions and their log, for inspectors and administrators.
+    ("GET", "/staff/models"):               (LOGIN, LOGIN, NF, NF, NF, NF, PAGE, PAGE, NF),
     ("GET", "/staff/audit?action=account_create"): (LOGIN, LOGIN, NF, NF, NF, NF, PAGE, NF,
                                                     NF),
     # Issue 11: reference data. The administrator's forms here are refused (or change
@@ -272,6 +301,43 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"/admin/accounts/{A}/reset"):  (NA,) * len(ROLES),
     ("GET", f"/admin/accounts/{A}/enable"): (NA,) * len(ROLES),
     ("POST", "/staff/audit"):               (NA,) * len(ROLES),
+    ("POST", "/staff/models"):              (NA,) * len(ROLES),
+    # Issue 13 (app.web.benefit_pages): 还利于民. The appeal's department records an entry
+    # on a replied appeal (an event, the appeal stays replied); inspectors list the entries
+    # and decide (the cell's form names no entry: refused beside it, nothing decided); the
+    # public totals are open to everyone.
+    ("POST", f"/staff/appeals/{N}/benefits"): (LOGIN, LOGIN, NF, ACT, NF, NF, NF, NF, ACT),
+    ("GET", f"/staff/appeals/{N}/benefits"): (NA,) * len(ROLES),
+    ("GET", "/staff/benefits"):             (LOGIN, LOGIN, NF, NF, NF, NF, PAGE, NF, NF),
+    ("GET", "/staff/benefits?status=rejected&after=x"): (LOGIN, LOGIN, NF, NF, NF, NF, PAGE,
+                                                         NF, NF),
+    ("POST", "/staff/benefits"):            (NA,) * len(ROLES),
+    ("POST", "/staff/benefits/decision"):   (LOGIN, LOGIN, NF, NF, NF, NF, REFUSED, NF, NF),
+    ("GET", "/staff/benefits/decision"):    (NA,) * len(ROLES),
+    ("GET", "/public/benefits"):            (PAGE,) * len(ROLES),
+    ("GET", "/public/benefits?year=2011"):  (PAGE,) * len(ROLES),
+    ("POST", "/public/benefits"):           (NA,) * len(ROLES),
+    # Issue 13 (app.web.publication_pages): published replies, approved and taken down by a
+    # dispatcher or an inspector, never by the department (not even its head) nor an admin.
+    # The cell's appeal is made public (and, to take down, published) first. The resident
+    # withdraws consent from the tracking page, or from their account's page of an appeal
+    # they own (the cell's appeal has no owner account: 404 for all).
+    ("GET", "/staff/publication"):          (LOGIN, LOGIN, NF, NF, NF, PAGE, PAGE, NF, NF),
+    ("GET", "/staff/publication?after=x"):  (LOGIN, LOGIN, NF, NF, NF, PAGE, PAGE, NF, NF),
+    ("GET", f"/staff/publication/{N}"):     (LOGIN, LOGIN, NF, NF, NF, LISTED, LISTED, NF, NF),
+    ("POST", f"/staff/publication/{N}/approve"): (LOGIN, LOGIN, NF, NF, NF, ACT, ACT, NF, NF),
+    ("POST", f"/staff/publication/{N}/unpublish"): (LOGIN, LOGIN, NF, NF, NF, ACT, ACT, NF,
+                                                    NF),
+    ("POST", "/track/consent-withdrawal"):  (to("/track"), ACT, to("/track"), to("/track"),
+                                             to("/track"), to("/track"), to("/track"),
+                                             to("/track"), to("/track")),
+    ("POST", f"/account/appeals/{N}/consent-withdrawal"): (NF,) * len(ROLES),
+    ("POST", "/staff/publication"):         (NA,) * len(ROLES),
+    ("POST", f"/staff/publication/{N}"):    (NA,) * len(ROLES),
+    ("GET", f"/staff/publication/{N}/approve"): (NA,) * len(ROLES),
+    ("GET", f"/staff/publication/{N}/unpublish"): (NA,) * len(ROLES),
+    ("GET", "/track/consent-withdrawal"):   (NA,) * len(ROLES),
+    ("GET", f"/account/appeals/{N}/consent-withdrawal"): (NA,) * len(ROLES),
     # The other method on every route: refused before anyone's role is even looked at.
     ("POST", "/staff"):                     (NA,) * len(ROLES),
     ("POST", "/staff/queue"):               (NA,) * len(ROLES),
@@ -307,7 +373,8 @@ NEEDS_STATE = {"acknowledge": "assigned", "reply": "accepted", "return": "assign
                "route": "assigned", "ask-info": "accepted", "extension": "accepted",
                "decision": "extension_requested", "reject": "triage",
                "extensions": "extension_requested", "followup": "closed",
-               "history": "replied", "approve-reply": "review", "revise-reply": "review"}
+               "history": "replied", "approve-reply": "review", "revise-reply": "review",
+               "benefits": "replied", "approve": "replied", "unpublish": "replied"}
 FORM = {
     "acknowledge": {},
     "reply": {"reply": "经核查，已责令施工单位夜间停止作业，并安排人员巡查。"},
@@ -321,6 +388,12 @@ FORM = {
     "reveal": {"choice": "phone:0", "reason": "callback"},
     "approve-reply": {},
     "revise-reply": {"note": "请写明维修完成的时间。"},
+    "approve": {"title": "访问矩阵公开标题", "question": "小区夜间施工噪音扰民。",
+                "reply": "已责令施工单位夜间停工。"},
+    "unpublish": {"reason": "访问矩阵撤下"},
+    "consent-withdrawal": {},
+    "benefits": {"kind": "refund", "amount": "120.50", "people": "1",
+                 "evidence": "访问矩阵退费凭证"},
     "intake": {"type": "consultation", "region": "990100", "title": "来电咨询社保卡补办",
                "body": "来电人询问社保卡丢失后到哪里补办，需要带什么材料，多久能拿到。",
                "contact_phone": "13912345678", "department": ""},
@@ -337,6 +410,10 @@ AFTER = {
     "followup": ("closed", OWN),
     "approve-reply": ("replied", OWN),
     "revise-reply": ("accepted", OWN),
+    "benefits": ("replied", OWN),
+    "approve": ("replied", OWN),
+    "unpublish": ("replied", OWN),
+    "consent-withdrawal": ("assigned", OWN),
 }
 # 督办 and 催办 cells: the order the appeal must already have, the form, the trail event
 # (the appeal's status and department stay as they were: "assigned" with OWN).
@@ -357,7 +434,9 @@ ORDER_EVENT = {"supervise": "supervise", "answer": "supervision_answer",
 EVENT = {"acknowledge": "acknowledge", "reply": "reply", "return": "return",
          "route": "route_manual", "ask-info": "ask_info", "extension": "extension_request",
          "decision": "extension_grant", "reject": "reject", "followup": "followup",
-         "approve-reply": "approve_reply", "revise-reply": "revise_reply"}
+         "approve-reply": "approve_reply", "revise-reply": "revise_reply",
+         "benefits": "benefit_record", "approve": "published", "unpublish": "unpublished",
+         "consent-withdrawal": "consent_withdrawn"}
 EVENT.update(ORDER_EVENT)
 # Administrative cells: the form, and the audit entry the action leaves.
 ADMIN_FORM = {
@@ -384,9 +463,11 @@ def test_matrix_covers_every_staff_route_and_method():
     for route in [*staff.routes, *stats_pages.routes, *report_pages.routes, *admin.routes,
                   *desk.routes, *followup_pages.routes, *admin_reference.routes,
                   *reveal_pages.routes, *search_pages.routes, *reply_pages.routes,
-                  *attachment_pages.routes]:
+                  *attachment_pages.routes, *benefit_pages.routes, *admin_api_clients.routes,
+                  *public_pages.routes, *publication_pages.routes, *model_pages.routes]:
         path = route.path.replace("{tracking_number}", N).replace("{account_id:int}", A) \
-            .replace("{code}", OWN).replace("{attachment_id:int}", F)
+            .replace("{code}", OWN).replace("{attachment_id:int}", F) \
+            .replace("{client_id:int}", K)
         methods = (route.methods or {"GET"}) - {"HEAD"}
         for method in methods:
             served.add((method, path))
@@ -451,13 +532,26 @@ async def _give_order(app, appeal: Appeal, status: str) -> None:
                                  parse(forms.SupervisionAnswer, ORDER_FORM["answer"]))
 
 
+PUBLICATION_NEEDED = ("approve", "unpublish", "consent-withdrawal")
+
+
+async def _publishable(appeal: Appeal, action: str) -> None:
+    """The resident agreed to publish `appeal`; to take it down, it is published."""
+    await Appeal.filter(id=appeal.id).update(is_public=True)
+    appeal.is_public = True
+    if action == "unpublish":
+        approver = Actor.of(await factories.make_staff(Role.DISPATCHER))
+        await publication_service.approve(appeal, approver, **FORM["approve"])
+
+
 async def _snapshot(number: str) -> tuple:
     """(status, department, event kinds, the rest of what an action could change)."""
     appeal = await Appeal.get(tracking_number=number).prefetch_related("department")
     kinds = await AppealEvent.filter(appeal_id=appeal.id).order_by("id") \
         .values_list("kind", flat=True)
     rest = (appeal.reply_due_at, appeal.reply_text, appeal.acknowledged_at,
-            appeal.extension_days, appeal.extension_requested_days, appeal.info_request)
+            appeal.extension_days, appeal.extension_requested_days, appeal.info_request,
+            appeal.is_public)
     return (appeal.status, appeal.department.code if appeal.department else None, list(kinds),
             rest)
 
@@ -497,6 +591,11 @@ async def test_route_role_matrix(app, staff_clients, method, path, role, outcome
         url = url.replace(A, str((await factories.make_staff(Role.HANDLER, OWN)).id))
     if F in url:
         url = url.replace(F, str(await _attach(app, made.appeal)))
+    if K in url:
+        issued, _ = await api_clients.issue(audit_log.CLI, unique("访问矩阵应用"))
+        url = url.replace(K, str(issued.id))
+    if action in PUBLICATION_NEEDED:
+        await _publishable(made.appeal, action)
     before = await _snapshot(number)
     last_entry = await AuditEntry.all().order_by("-id").first()
     versions = await RulesVersion.all().count()
@@ -540,7 +639,8 @@ async def _check(client, url, number, title, before, action, response, outcome) 
         return
     if outcome == ACT:
         assert status == 303, response.text
-        assert location in (f"/staff/appeals/{number}", "/staff/queue", "/staff/followup")
+        assert location in (f"/staff/appeals/{number}", "/staff/queue", "/staff/followup",
+                            f"/staff/publication/{number}", "/track/appeal")
         assert after[:2] == AFTER[action]
         assert after[2] == [*before[2], EVENT[action]]
         return

@@ -96,7 +96,8 @@ async def test_create_answers_201_with_tracking_credentials(database, rules, cli
     assert response.status_code == 201, response.text
     body = response.json()
     assert set(body) == {"tracking_number", "username", "password", "status", "due_at",
-                         "deadline_provisional", "department"}
+                         "deadline_provisional", "department", "password_recovery"}
+    assert body["password_recovery"] is None  # only a replay (Idempotency-Key) fills it
     assert NUMBER_RE.match(body["tracking_number"])
     assert response.headers["location"] == f"{API}/appeals/{body['tracking_number']}"
     assert response.headers["cache-control"] == "no-store"

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 
 import pytest
-import uvicorn
 from starlette.requests import Request
 from starlette.routing import Route
 
 from app.web.app import create_app
 from tests import conftest
+from tests.live_server import uvicorn_serving
 
 SECRET = "居民李阿姨 电话 13812345678"
 
@@ -23,27 +22,12 @@ async def _boom(request: Request):
     raise RuntimeError(f"database went away while saving {SECRET}")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(params=["h11", "httptools"])
 async def server(request, database, rules):
     app = create_app(conftest.test_settings(database), rules, manage_db=False)
     app.router.routes.extend([Route("/crash/{who}", _boom), Route("/api/v1/crash", _boom)])
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, http=request.param,
-                            lifespan="off", log_config=None, access_log=False)
-    running = uvicorn.Server(config)
-    task = asyncio.create_task(running.serve())
-    while not running.started:
-        assert not task.done(), "uvicorn did not start"
-        await asyncio.sleep(0.02)
-    yield port
-    running.should_exit = True
-    await task
+    async with uvicorn_serving(app, http=request.param) as port:
+        yield port
 
 
 async def _request(reader, writer, path: str) -> tuple[int, dict[str, str], bytes]:

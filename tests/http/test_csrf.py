@@ -11,7 +11,16 @@ import pytest
 from starlette.routing import Route
 
 from app.domain.types import Role
-from app.models import Account, Appeal, AppealEvent, Department, RulesVersion, WebSession
+from app.models import (
+    Account,
+    ApiClient,
+    Appeal,
+    AppealEvent,
+    Department,
+    RulesVersion,
+    WebSession,
+)
+from app.services import api_clients, audit_log
 from app.services.accounts import load_session
 from app.web import access
 from app.web.app import create_app
@@ -36,10 +45,12 @@ WRONG = "x" * 43               # the right shape, the wrong value
 def _post_routes() -> list[tuple[str, str]]:
     app = create_app(conftest.test_settings("sqlite://:memory:"), None, manage_db=False)
     # The JSON API takes no cookies and only application/json, which no cross-site form can
-    # send: it has no CSRF token (see test_api_refuses_form_posts below).
+    # send: it has no CSRF token (see test_api_refuses_form_posts below). Open311 takes forms,
+    # but no cookies either: its only credential is the api_key in the body, which another
+    # site cannot know (tests/http/test_open311.py).
     found = [(route.name, route.path) for route in app.routes
              if isinstance(route, Route) and "POST" in (route.methods or ())
-             and not route.path.startswith("/api/")]
+             and not route.path.startswith(("/api/", "/open311/"))]
     assert found, "no POST routes found"
     return found
 
@@ -194,6 +205,18 @@ async def _scenario(app, name: str, path: str) -> tuple:
 
         data = {"username": username, "role": "head", "department": DEPARTMENT}
         return client, path.replace("{account_id:int}", str(target.id)), data, unchanged
+
+    if name.startswith("admin_api_client"):  # Open311 keys: issue or revoke
+        client = await _staff_client(app, name)
+        issued, _ = await api_clients.issue(audit_log.CLI, unique("防伪造应用"))
+        count = await ApiClient.all().count()
+
+        async def unchanged():
+            assert await ApiClient.all().count() == count
+            assert (await ApiClient.get(id=issued.id)).revoked_at is None
+
+        return client, path.replace("{client_id:int}", str(issued.id)), \
+            {"name": unique("防伪造应用")}, unchanged
 
     if name in REFERENCE_FORMS:  # an administrator's edit of the reference data
         client = await _staff_client(app, name)

@@ -12,7 +12,7 @@ from app.domain.types import Role
 from app.models import Appeal, AppealEvent, LabelledExample
 from app.services.training_data import database_examples
 from app.settings import ROOT
-from tests.conftest import login, make_staff, post_form
+from tests.conftest import listed_on_some_page, login, make_staff, post_form
 from tests.factories import submit
 
 
@@ -45,7 +45,8 @@ async def test_return_and_reroute_records_a_labelled_example(database, rules, ne
     assert (await handler.get(page)).status_code == 404  # no longer theirs
 
     await login(dispatcher, await make_staff(Role.DISPATCHER))
-    assert appeal.tracking_number in (await dispatcher.get("/staff/triage")).text
+    assert await listed_on_some_page(dispatcher, "/staff/triage?reason=returned",
+                                     appeal.tracking_number)
     detail = await dispatcher.get(page)
     assert 'id="routing"' in detail.text and "命中关键词规则" in detail.text
     routed = await post_form(dispatcher, f"{page}/route",

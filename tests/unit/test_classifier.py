@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from classifier.model import Candidate, ModelError, TrainedModel
-from classifier.pipeline import TextPrep
-from classifier.tokenize import tokenize
+from classifier.pipeline import TextPrep, TitleOf
+from classifier.tokenize import normalize, tokenize
 from classifier.training import DataError, evaluate, metrics, read_csv_examples, train_model
 
 CORPUS = {
@@ -242,9 +242,21 @@ def test_text_prep_repeats_a_short_title_and_leaves_a_long_first_line_alone():
     assert TextPrep(max_chars=1000, title_copies=1).transform(["标题\n正文"]) == ["标题 正文"]
 
 
+def test_the_title_block_sees_only_a_short_first_line():
+    prep = TextPrep(max_chars=1000, title_copies=3, title_mark=True)
+    marked = prep.transform(["路灯不亮\n小区门口路灯坏了", "路" * 61 + "\n正文", "\n正文"])
+    assert marked[0] == "路灯不亮\n路灯不亮 路灯不亮 小区门口路灯坏了"
+    assert [TitleOf()(text) for text in marked] == ["路灯不亮", "", ""]
+    texts, labels = corpus()
+    trained = train_model([f"{t[:4]}\n{t}" for t in texts], labels, cv_folds=0)
+    title = trained.pipeline.named_steps["features"].transformer_list[1][1]
+    assert 0 < len(title.vocabulary_) <= len({g for t in texts for g in _char_grams(t[:4])})
+    assert set(title.vocabulary_) <= {g for t in texts for g in _char_grams(normalize(t[:4]))}
+
+
 def test_words_come_from_the_head_of_the_prepared_text_only(tmp_path):
     texts, labels = corpus()
-    trained = train_model(texts, labels, word_max_chars=12, cv_folds=0)
+    trained = train_model(texts, labels, word_max_chars=12, word_ngrams=(1, 1), cv_folds=0)
     words = trained.pipeline.named_steps["features"].transformer_list[0][1]
     assert words.build_analyzer()("学校食堂饭菜质量差，" + "公交车司机" * 3) == tokenize("学校食堂饭菜质量差，公交")
     # Past the head a text still counts through its characters, and explanations use head words.
@@ -265,3 +277,17 @@ def test_word_max_chars_must_be_positive():
     unlimited = train_model(texts, labels, word_max_chars=None, cv_folds=0)
     words = unlimited.pipeline.named_steps["features"].transformer_list[0][1]
     assert words.tokenizer is tokenize  # as in models saved before the setting existed
+
+
+def test_cross_validation_measures_confidence_and_the_meta_names_the_calibration(model):
+    meta = model.meta
+    confidence = meta["cv_metrics"]["confidence"]
+    assert sum(row["count"] for row in confidence["reliability"]) == meta["n_examples"]
+    assert 0.0 <= confidence["ece"] <= 1.0
+    assert confidence["curve"][0]["coverage"] >= confidence["curve"][-1]["coverage"]
+    assert meta["calibration"]["method"] == "sigmoid"
+    assert meta["calibration"]["fitted"].startswith("on held-out folds")
+
+
+def _char_grams(text: str) -> set[str]:
+    return {text[i : i + n] for n in (1, 2, 3) for i in range(len(text) - n + 1)}

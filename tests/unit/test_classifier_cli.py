@@ -148,6 +148,73 @@ def test_evaluate_prints_a_table_without_json(model_dir, data, capsys):
     assert all(label in out for label in CORPUS)
 
 
+def test_evaluate_json_holds_the_reliability_table_and_the_precision_coverage_curve(
+    model_dir, data, capsys
+):
+    capsys.readouterr()
+    argv = ["evaluate", "--model", str(model_dir), "--data", str(data), "--json", "--goal", "0.5"]
+    assert main(argv) == 0
+    confidence = json.loads(capsys.readouterr().out)["confidence"]
+    table = confidence["reliability"]
+    assert [(r["lower"], r["upper"]) for r in table][:2] == [(0.0, 0.1), (0.1, 0.2)]
+    assert sum(r["count"] for r in table) == sum(len(t) for t in CORPUS.values())
+    for row in table:
+        assert set(row) == {"lower", "upper", "count", "mean_confidence", "accuracy"}
+        if row["count"]:
+            assert row["lower"] < row["mean_confidence"] <= row["upper"]
+    assert 0 <= confidence["ece"] <= 1
+    curve = confidence["curve"]
+    thresholds = [r["threshold"] for r in curve]
+    assert thresholds == sorted(thresholds) and thresholds[0] <= 0.55 and thresholds[-1] >= 0.95
+    coverages = [r["coverage"] for r in curve]
+    assert coverages == sorted(coverages, reverse=True)  # a higher bar routes fewer
+    assert confidence["goal"] == 0.5
+    best = confidence["threshold_for_goal"]
+    assert best in curve and best["precision"] >= 0.5
+    below = [r for r in curve if r["threshold"] < best["threshold"] and r["precision"] is not None]
+    assert all(r["precision"] < 0.5 for r in below)
+
+
+def test_evaluate_prints_the_curve_and_the_threshold_for_the_goal(model_dir, data, capsys):
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(model_dir), "--data", str(data), "--goal", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "expected calibration error" in out
+    assert "threshold  precision  coverage" in out
+    assert "confidence_threshold: " in out
+
+
+def test_evaluate_says_when_no_threshold_reaches_the_goal(model_dir, data, tmp_path, capsys):
+    # Every text labelled with one category the model never predicts for most of them.
+    rows = [[t[:6], t, "交通运输"] for texts in CORPUS.values() for t in texts]
+    wrong = write_csv(tmp_path / "wrong.csv", ["title", "detail", "label"], rows)
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(model_dir), "--data", str(wrong), "--goal", "1"]) == 0
+    assert "no threshold reaches precision 1.00" in capsys.readouterr().out
+
+
+def test_evaluate_refuses_a_goal_out_of_range(model_dir, data, capsys):
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--model", str(model_dir), "--data", str(data), "--goal", "1.5"])
+    assert "--goal" in capsys.readouterr().err
+
+
+def test_evaluate_by_grouped_cross_validation_needs_no_model(data, capsys):
+    capsys.readouterr()
+    assert main(["evaluate", "--cv", "2", "--data", str(data), "--data", str(data), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["folds"] == 2
+    assert report["n"] == 2 * sum(len(t) for t in CORPUS.values())
+    assert sum(r["count"] for r in report["confidence"]["reliability"]) == report["n"]
+
+
+def test_evaluate_wants_a_model_or_cross_validation_but_not_both(model_dir, data, capsys):
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--data", str(data)])
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--model", str(model_dir), "--cv", "2", "--data", str(data)])
+
+
 def test_evaluate_reports_a_missing_model(tmp_path, data, capsys):
     assert main(["evaluate", "--model", str(tmp_path), "--data", str(data)]) != 0
     assert_plain_error(capsys, "minsheng classifier train")

@@ -35,7 +35,7 @@ APPEALS = [
 @pytest.fixture(scope="module")
 def unigram_model() -> TrainedModel:
     texts, labels = corpus()
-    return train_model(texts, labels, cv_folds=0)
+    return train_model(texts, labels, word_ngrams=(1, 1), cv_folds=0)
 
 
 @pytest.fixture(scope="module")

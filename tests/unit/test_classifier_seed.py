@@ -32,6 +32,26 @@ def test_seed_corpus_covers_all_fifteen_categories_with_at_least_25_appeals():
     assert all(row["title"] or row["detail"] for row in rows)
 
 
+# The seven categories of the real messages the seed model is measured on (see
+# tests/integration/test_classifier_seed_shared_data.py) get the most examples.
+MAIN_CATEGORIES = ("城乡建设", "劳动和社会保障", "教育文体", "商贸旅游", "环境保护", "卫生计生", "交通运输")
+
+
+def test_seed_corpus_is_rich_without_repeated_messages():
+    with SEED_CORPUS.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    counts = Counter(row["label"] for row in rows)
+    assert len(rows) >= 2000
+    assert min(counts[label] for label in MAIN_CATEGORIES) >= 150
+    assert min(counts.values()) >= 35
+    messages = [(row["title"], row["detail"]) for row in rows]
+    assert len(set(messages)) == len(messages)
+    details = [row["detail"] for row in rows if row["detail"]]
+    assert len(set(details)) == len(details)
+    untitled = sum(not row["title"] for row in rows)
+    assert untitled >= 200  # bodies without a title, as many real messages come
+
+
 def test_seed_model_knows_every_category_and_routes_plain_appeals(seed_dir):
     model = load_seed_model(seed_dir)
     assert sorted(model.labels) == sorted(CATEGORIES)

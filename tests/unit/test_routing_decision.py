@@ -1,4 +1,6 @@
-from app.domain.routing import Candidate, decide
+import dataclasses
+
+from app.domain.routing import NEAR_TIE_RESIDENT_DECIDES, Candidate, decide
 
 
 def _decide(rules, **kw):
@@ -71,3 +73,69 @@ def test_record_keeps_model_version_rules_hash_and_candidates(rules):
     assert record["rules_hash"] == rules.hash
     assert record["candidates"][0] == {"category": "城乡建设", "probability": 0.8,
                                        "words": ["路灯"]}
+
+
+def _with_margin(rules, margin=0.10):
+    return dataclasses.replace(rules, routing=dataclasses.replace(
+        rules.routing, near_tie_margin=margin))
+
+
+NEAR_TIE = [Candidate("城乡建设", 0.46, ["路灯"]), Candidate("交通运输", 0.40, ["道路"]),
+            Candidate("环境保护", 0.10, [])]
+
+
+def test_near_tie_with_no_resident_category_waits_in_triage(rules):
+    d = _decide(_with_margin(rules), candidates=NEAR_TIE)
+    assert d.department_code is None and not d.confident
+    assert "两个类别得分接近" in d.reason and "人工" in d.reason
+
+
+def test_near_tie_goes_to_triage_when_the_resident_chose_neither_of_the_two(rules):
+    # The resident chose a third category: neither of the two the model cannot separate.
+    d = _decide(_with_margin(rules), candidates=NEAR_TIE, category="环境保护")
+    assert d.department_code is None and not d.confident
+    assert "人工" in d.reason
+
+
+def test_near_tie_is_decided_by_the_resident_choosing_the_second(rules):
+    d = _decide(_with_margin(rules), candidates=NEAR_TIE, category="交通运输")
+    assert (d.department_code, d.category, d.confident) == ("990100-jiaotong", "交通运输", True)
+    assert d.reason.startswith(NEAR_TIE_RESIDENT_DECIDES)
+
+
+def test_near_tie_is_decided_by_the_resident_choosing_the_first_and_says_so(rules):
+    d = _decide(_with_margin(rules), candidates=NEAR_TIE, category="城乡建设")
+    assert (d.department_code, d.category) == ("990100-zhujian", "城乡建设")
+    assert NEAR_TIE_RESIDENT_DECIDES in d.reason and "自动分类" not in d.reason
+
+
+def test_a_gap_at_the_margin_is_no_tie(rules):
+    apart = [Candidate("城乡建设", 0.50, []), Candidate("交通运输", 0.375, [])]
+    strict = dataclasses.replace(rules.routing, near_tie_margin=0.125, confidence_threshold=1.0)
+    d = _decide(dataclasses.replace(rules, routing=strict), candidates=apart,
+                category="交通运输")
+    # Not a tie: the ordinary rule applies, and an unsure top one the resident did not choose
+    # waits in triage (the resident's second choice does not decide).
+    assert d.department_code is None and "把握不足" in d.reason
+
+
+def test_just_inside_the_margin_is_a_tie_the_resident_decides(rules):
+    close = [Candidate("城乡建设", 0.50, []), Candidate("交通运输", 0.376, [])]
+    strict = dataclasses.replace(rules.routing, near_tie_margin=0.125, confidence_threshold=1.0)
+    d = _decide(dataclasses.replace(rules, routing=strict), candidates=close,
+                category="交通运输")
+    assert d.department_code == "990100-jiaotong"
+
+
+def test_no_margin_means_no_tie_rule(rules):
+    d = _decide(_with_margin(rules, 0.0), candidates=NEAR_TIE, category="城乡建设")
+    assert d.department_code == "990100-zhujian" and "自动分类" in d.reason
+
+
+def test_routing_rules_configure_a_near_tie_margin(rules):
+    assert 0 < rules.routing.near_tie_margin < 0.5
+
+
+def test_near_tie_reason_is_kept_in_the_stored_record(rules):
+    d = _decide(_with_margin(rules), candidates=NEAR_TIE, category="交通运输")
+    assert d.as_record("m-1", rules.hash)["reason"].startswith(NEAR_TIE_RESIDENT_DECIDES)

@@ -71,7 +71,7 @@ def test_problems_in_several_files_are_all_listed(rules_copy):
         (rules_copy / name).write_text(text.replace(old, new, 1), encoding="utf-8")
 
     edit("regions.yaml", "level: city", "level: county")
-    edit("routing.yaml", "confidence_threshold: 0.55", 'confidence_threshold: "high"')
+    edit("routing.yaml", "confidence_threshold: 0.87", 'confidence_threshold: "high"')
     edit("clocks.yaml", "reply_days: 5", "reply_days: 0")
     edit("hot_topics.yaml", "  - 医保报销", "  - [医保, 报销]")
     with pytest.raises(RulesError) as caught:
@@ -82,6 +82,17 @@ def test_problems_in_several_files_are_all_listed(rules_copy):
         ("clocks.yaml", "types.consultation.reply_days", "应不小于 1，实为 0"),
         ("hot_topics.yaml", "hot_topics[5]", "应为文字，实为 ['医保', '报销']"),
     ]
+
+
+def test_a_near_tie_margin_above_one_is_refused(rules_copy):
+    text = (rules_copy / "routing.yaml").read_text(encoding="utf-8")
+    assert "near_tie_margin: 0.10" in text
+    (rules_copy / "routing.yaml").write_text(
+        text.replace("near_tie_margin: 0.10", "near_tie_margin: 1.5"), encoding="utf-8")
+    with pytest.raises(RulesError) as caught:
+        load_rules(rules_copy)
+    assert [(f, key) for f, key, _ in caught.value.problems] == [
+        ("routing.yaml", "near_tie_margin")]
 
 
 def test_a_key_left_empty_means_none(rules_copy):

@@ -72,7 +72,11 @@ def test_the_table_holds_nothing_beyond_the_diagram_and_recording_events():
         E.SUPERVISE, E.NOTE, E.EXTENSION_REQUEST, E.EXTENSION_GRANT, E.EXTENSION_REFUSE,
         E.DEADLINE_MOVED, E.SLA_WARNING, E.SLA_OVERDUE, E.SUPERVISION_ANSWER,
         E.SUPERVISION_ESCALATE, E.SUPERVISION_CLOSE, E.SUPERVISION_REISSUE, E.REMIND,
-        E.REVEAL}
+        E.REVEAL,
+        # Issue 13, published replies (app.services.publication).
+        E.PUBLISH, E.UNPUBLISH, E.CONSENT_WITHDRAWN,
+        # Issue 13, 还利于民 entries (app.services.benefits).
+        E.BENEFIT_RECORD, E.BENEFIT_VERIFY, E.BENEFIT_REJECT}
 
 
 ILLEGAL = [
@@ -272,3 +276,15 @@ def test_a_reply_in_review_is_with_the_department_and_its_clock_runs():
     assert {role for role, events in ROLE_EVENTS.items()
             if E.APPROVE_REPLY in events or E.REVISE_REPLY in events} == {Role.HEAD}
     assert E.SUBMIT_REPLY not in ROLE_EVENTS[Role.HEAD]  # the head's own reply goes out
+
+
+def test_benefit_entries_are_recorded_once_replied_and_decided_on_any_appeal():
+    for state in (S.REVIEW, S.REPLIED, S.CLOSED):
+        assert next_status(state, E.BENEFIT_RECORD) is state
+    for state in (S.SUBMITTED, S.TRIAGE, S.ASSIGNED, S.ACCEPTED, S.AWAITING_INFO,
+                  S.REJECTED):
+        with pytest.raises(IllegalTransition):
+            next_status(state, E.BENEFIT_RECORD)
+    for state in Status:
+        assert next_status(state, E.BENEFIT_VERIFY) is state
+        assert next_status(state, E.BENEFIT_REJECT) is state
