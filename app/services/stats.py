@@ -27,7 +27,7 @@ from app.domain.rules import DetectorThresholds
 from app.domain.states import COUNTS_AS_OVERDUE
 from app.domain.types import TYPE_LABELS
 from app.models import Category, Department, Region
-from app.services import detectors, followup
+from app.services import detectors, followup, misroutes
 from app.services.detectors import UNASSIGNED, DetectorPage, Scope, Sql, scope_of
 from app.services.lists import PAGE_SIZE, _subtree
 
@@ -86,6 +86,11 @@ FIGURES = (
       for key in ("followed_up", "followup_reached", "followup_solved")),
 )
 BY_KEY = {f.key: f for f in FIGURES}
+# The misroute table's figures (app.services.misroutes), listed here too but not in the
+# department table: their conditions read the appeal's events.
+MISROUTE_FIGURES = tuple(Figure(f"misroute_{key}", title, lambda s, n, c=condition: c)
+                         for key, (title, condition) in misroutes.FIGURES.items())
+LIST_BY_KEY = {**BY_KEY, **{f.key: f for f in MISROUTE_FIGURES}}
 
 
 @dataclass(frozen=True)
@@ -312,16 +317,19 @@ def period_of(name: str, now: datetime) -> tuple[date, date] | None:
 @dataclass(frozen=True)
 class StatsScope(Scope):
     """A detectors' scope narrowed further: a region and everything under it, a category and
-    everything under it, a type (codes as asked, and the ids they stand for)."""
+    everything under it, a type (codes as asked, and the ids they stand for); a first-level
+    category as the misroute table names it (app.services.misroutes)."""
 
     region: str = ""
     region_ids: tuple[int, ...] = ()
     category: str = ""
     category_ids: tuple[int, ...] = ()
     type: str = ""
+    first_level: misroutes.FirstLevel | None = None
 
     def params(self, department: str | None = None) -> dict[str, str]:
-        more = {"region": self.region, "category": self.category, "type": self.type}
+        more = {"region": self.region, "category": self.category, "type": self.type,
+                "first_level": self.first_level.name if self.first_level else ""}
         return {**super().params(department), **{k: v for k, v in more.items() if v}}
 
     def where(self, sql: Sql) -> str:
@@ -332,6 +340,8 @@ class StatsScope(Scope):
                 parts.append(f"{column} IN ({', '.join(sql.param(i) for i in ids)})")
         if self.type:
             parts.append(f"a.type = {sql.param(self.type)}")
+        if self.first_level:
+            parts.append(self.first_level.where(sql))
         return " AND ".join(parts)
 
 
@@ -352,6 +362,11 @@ async def _narrowed(scope: Scope, params: Mapping[str, str], errors: dict[str, s
         errors["type"] = "没有这个诉求类型，已显示全部类型。"
     elif kind:
         found["type"] = kind
+    top = (params.get("first_level") or "").strip()
+    if top:
+        found["first_level"] = await misroutes.first_level(top) if len(top) <= 100 else None
+        if found["first_level"] is None:
+            errors["first_level"] = "没有这个一级分类，已显示全部分类。"
     return StatsScope(scope.start, scope.end, scope.department_id, scope.department, **found)
 
 

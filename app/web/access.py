@@ -40,6 +40,9 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = _heads_too({
     # Statistics: a handler sees only their own department's row (app.web.stats_pages).
     "stats": frozenset({H, D, I}),
     "stats_list": frozenset({H, D, I}),
+    # The misroute figures' lists (stats_list?figure=misroute_*): whoever sees the table,
+    # city-wide (/staff/returns, and /staff/stats but not a department's).
+    "misroute_list": frozenset({D, I}),
     # Each page's own export (format=csv|xlsx): whoever reads the page, of what it shows
     # them (a handler: their own department's row and lists), audited.
     "export_detector_list": frozenset({D, I}),

@@ -94,8 +94,9 @@ async def _export_table(request: Request, account: Account, fmt: str,
 
 @staff_route("stats_list")
 async def stats_list(request: Request, account: Account) -> Response:
-    figure = stats.BY_KEY.get(request.query_params.get("figure", ""))
-    if figure is None:
+    figure = stats.LIST_BY_KEY.get(request.query_params.get("figure", ""))
+    if figure is None or (figure in stats.MISROUTE_FIGURES
+                          and not access.may_use(account, "misroute_list")):
         raise HTTPException(404)
     scope, errors, _ = await _scope(request, account)
     fmt = request.query_params.get("format")

@@ -112,6 +112,11 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
         LOGIN, LOGIN, NF, LISTED, UNLISTED, LISTED, LISTED, NF, LISTED),
     ("GET", "/staff/stats/list?figure=received"): (LOGIN, LOGIN, NF, LISTED, UNLISTED, LISTED,
                                                    LISTED, NF, LISTED),
+    # The misroute table's lists: whoever sees that table (city-wide), not a department.
+    ("GET", "/staff/stats/list?figure=misroute_auto"): (LOGIN, LOGIN, NF, NF, NF, LISTED,
+                                                        LISTED, NF, NF),
+    ("GET", "/staff/stats/list?figure=misroute_corrected&first_level=城乡建设"): (
+        LOGIN, LOGIN, NF, NF, NF, UNLISTED, UNLISTED, NF, NF),
     # Issue 10: the monthly report, page and XLSX (audited), for inspectors and dispatchers.
     ("GET", "/staff/report"):               (LOGIN, LOGIN, NF, NF, NF, PAGE, PAGE, NF, NF),
     ("GET", "/staff/report?month=2016-05"): (LOGIN, LOGIN, NF, NF, NF, PAGE, PAGE, NF, NF),
@@ -127,6 +132,8 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
         LOGIN, LOGIN, NF, LISTED, UNLISTED, LISTED, LISTED, NF, LISTED),
     ("GET", "/staff/stats/list?figure=received&format=xlsx"): (
         LOGIN, LOGIN, NF, WORKBOOK, WORKBOOK_WITHOUT, WORKBOOK, WORKBOOK, NF, WORKBOOK),
+    ("GET", "/staff/stats/list?figure=misroute_auto&format=xlsx"): (
+        LOGIN, LOGIN, NF, NF, NF, WORKBOOK, WORKBOOK, NF, NF),
     ("GET", "/staff/detectors/list?detector=ping-pong&format=csv"): (
         LOGIN, LOGIN, NF, NF, NF, PAGE, PAGE, NF, NF),
     ("GET", "/staff/detectors/list?detector=ping-pong&format=xlsx"): (

@@ -101,7 +101,8 @@ async def test_dispatcher_approves_the_redacted_draft(database, new_client):
     _none_planted(" ".join((row.title, row.question, row.reply, row.search_grams)))
     assert "消防" in row.search_grams and row.type == "complaint"
     assert row.replied_at == made.appeal.replied_at and row.approver_label
-    kinds = await AppealEvent.filter(appeal_id=made.appeal.id).values_list("kind", flat=True)
+    kinds = await AppealEvent.filter(appeal_id=made.appeal.id).order_by("id").values_list(
+        "kind", flat=True)
     assert kinds[-1] == "published"
     assert made.number not in await _queue_text(client)
 
@@ -234,7 +235,8 @@ async def test_the_resident_withdraws_consent_on_the_tracking_page(database, new
     appeal = await Appeal.get(id=made.appeal.id)
     assert appeal.is_public is False
     assert (await Publication.get(appeal_id=appeal.id)).status == "unpublished"
-    kinds = await AppealEvent.filter(appeal_id=appeal.id).values_list("kind", flat=True)
+    kinds = await AppealEvent.filter(appeal_id=appeal.id).order_by("id").values_list(
+        "kind", flat=True)
     assert kinds[-1] == "consent_withdrawn"
     page = await resident.get("/track/appeal")
     assert 'id="consent-withdrawal"' not in page.text and "群众撤回公开同意" in page.text

@@ -91,7 +91,8 @@ async def test_approval_racing_a_withdrawal_never_leaves_it_published(database, 
     row = await Publication.get_or_none(appeal_id=appeal.id)
     assert appeal.is_public is False  # the withdrawal always holds
     assert row is None or row.status == publication.UNPUBLISHED
-    kinds = await AppealEvent.filter(appeal_id=appeal.id).values_list("kind", flat=True)
+    kinds = await AppealEvent.filter(appeal_id=appeal.id).order_by("id").values_list(
+        "kind", flat=True)
     assert "consent_withdrawn" in kinds
 
 

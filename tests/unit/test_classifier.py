@@ -205,7 +205,7 @@ def test_evaluate_restricted_to_the_data_labels_never_predicts_others(model):
 
 
 
-@pytest.mark.parametrize("model_kind", ["svc", "logreg"])
+@pytest.mark.parametrize("model_kind", ["svc", "nbsvm", "logreg"])
 def test_predict_top_probabilities_equal_the_pipelines(model_kind):
     texts, labels = corpus()
     trained = train_model(texts, labels, model=model_kind, cv_folds=0)
@@ -225,6 +225,31 @@ def test_two_category_model_predicts_and_explains_both():
     assert [c.category for c in top][0] == "交通运输"
     assert sum(c.probability for c in top) == pytest.approx(1.0)
     assert top[0].words
+
+
+@pytest.mark.parametrize("blend", [0.0, 0.5])
+def test_nbsvm_is_one_linear_model_the_fast_path_and_explanations_read(blend):
+    texts, labels = corpus()
+    trained = train_model(texts, labels, model="nbsvm", nb_blend=blend, cv_folds=0)
+    estimator = trained.pipeline[-1].calibrated_classifiers_[0].estimator
+    features = trained.pipeline[:-1].transform(texts)
+    expected = np.asarray(features @ estimator.coef_.T) + estimator.intercept_
+    assert np.allclose(estimator.decision_function(features), expected)
+    assert trained._sigmoids is not None and trained._vectorizers is not None
+    top = trained.predict_top("出租车司机拒载乘客", k=3)
+    assert top[0].category == "交通运输"
+    assert "出租车" in top[0].words
+
+
+def test_nbsvm_two_category_model_predicts_both():
+    texts, labels = corpus()
+    keep = [i for i, label in enumerate(labels) if label != "环境保护"]
+    trained = train_model(
+        [texts[i] for i in keep], [labels[i] for i in keep], model="nbsvm", cv_folds=0
+    )
+    assert trained.predict(["公交车司机拒载", "学校违规补课"]) == ["交通运输", "教育文体"]
+    top = trained.predict_top("公交车司机拒载", k=2)
+    assert sum(c.probability for c in top) == pytest.approx(1.0)
 
 
 def test_single_text_features_equal_the_pipelines(model):
