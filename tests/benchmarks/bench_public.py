@@ -27,7 +27,6 @@ import shutil
 import statistics
 import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,12 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from app import db  # noqa: E402
 from app.domain import search_text  # noqa: E402
-from app.rules import load_rules  # noqa: E402
 from app.services import public_replies, scorecards  # noqa: E402
-from app.services.reference import sync_rules  # noqa: E402
 from tests.benchmarks.bench_search import messages  # noqa: E402
-from tests.benchmarks.bench_stats import SERVER, loadavg, populate, start_serve  # noqa: E402
-from tests.benchmarks.machine import describe  # noqa: E402
+from tests.benchmarks.bench_stats import bench_database, populate, start_serve, stop  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 GIN = "publication_search_grams_gin"
@@ -146,19 +142,9 @@ async def explain(url: str, params: dict[str, str]) -> None:
 
 
 async def main(count: int, runs: int) -> None:
-    print(describe())
-    print(f"load average before: {loadavg()}")
-    name = f"minsheng_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(f"{SERVER}/postgres")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"{SERVER}/{name}"
+    url, rules, drop = await bench_database(count)
     process = None
     try:
-        print(f"PostgreSQL {await admin.fetchval('SHOW server_version')}; {count:,} appeals")
-        await db.upgrade(url)
-        await db.connect(url)
-        rules = load_rules(ROOT / "routing_rules")
-        await sync_rules(rules)
         now = datetime.now(UTC)
         t0 = time.perf_counter()
         counts = await populate(url, count, now, rules.calendar)
@@ -240,13 +226,9 @@ async def main(count: int, runs: int) -> None:
             await explain(url, dict(worst[1]))
         await db.disconnect()
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        stop(process)
         shutil.rmtree(OPEN_DATA, ignore_errors=True)
-        print(f"load average after: {loadavg()}")
+        await drop()
 
 
 def public_next(page: str) -> str:

@@ -38,14 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from app import db  # noqa: E402
 from app.domain import search_text  # noqa: E402
 from app.domain.types import Role  # noqa: E402
-from app.rules import load_rules  # noqa: E402
 from app.services import lists, search  # noqa: E402
 from app.services.accounts import create_account  # noqa: E402
-from app.services.reference import sync_rules  # noqa: E402
 from app.web import access  # noqa: E402
 from tests.benchmarks.bench_exports import PASSWORD, login  # noqa: E402
-from tests.benchmarks.bench_stats import SERVER, loadavg, start_serve  # noqa: E402
-from tests.benchmarks.machine import describe  # noqa: E402
+from tests.benchmarks.bench_stats import bench_database, start_serve, stop  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = ROOT.parent / "shared" / "data" / "appeals_train.csv"
@@ -174,18 +171,9 @@ async def explain(url: str, account, q: str) -> None:
 
 
 async def main(count: int, runs: int) -> None:
-    print(describe())
-    print(f"load average before: {loadavg()}")
-    name = f"minsheng_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(f"{SERVER}/postgres")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"{SERVER}/{name}"
+    url, _, drop = await bench_database(count)
     process = None
     try:
-        print(f"PostgreSQL {await admin.fetchval('SHOW server_version')}; {count:,} appeals")
-        await db.upgrade(url)
-        await db.connect(url)
-        await sync_rules(load_rules(ROOT / "routing_rules"))
         now = datetime.now(UTC)
         t0 = time.perf_counter()
         await populate(url, count, now)
@@ -234,12 +222,8 @@ async def main(count: int, runs: int) -> None:
                 client.cookies.clear()
         await db.disconnect()
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-        print(f"load average after: {loadavg()}")
+        stop(process)
+        await drop()
 
 
 if __name__ == "__main__":

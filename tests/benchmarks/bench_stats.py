@@ -331,21 +331,44 @@ async def measured_get(client: httpx.AsyncClient, pid: int, label: str, path: st
 def loadavg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
-
-async def main(count: int, runs: int, shuffled: bool) -> None:
+async def bench_database(count: int):
+    """Print the machine and load; make a new database, migrated, connected and holding
+    routing_rules. Returns (url, rules, drop): `drop()` removes it and prints the load."""
     print(describe())
     print(f"load average before: {loadavg()}")
     name = f"minsheng_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(f"{SERVER}/postgres")
     await admin.execute(f'CREATE DATABASE "{name}"')
     url = f"{SERVER}/{name}"
-    process = None
+
+    async def drop() -> None:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+        print(f"load average after: {loadavg()}")
+
     try:
         print(f"PostgreSQL {await admin.fetchval('SHOW server_version')}; {count:,} appeals")
         await db.upgrade(url)
         await db.connect(url)
         rules = load_rules(ROOT / "routing_rules")
         await sync_rules(rules)
+    except BaseException:
+        await drop()
+        raise
+    return url, rules, drop
+
+
+def stop(process: subprocess.Popen | None) -> None:
+    if process is not None:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+
+async def main(count: int, runs: int, shuffled: bool) -> None:
+    url, rules, drop = await bench_database(count)
+    process = None
+    try:
         now = datetime.now(UTC)
         t0 = time.perf_counter()
         counts = await populate(url, count, now, rules.calendar, shuffled)
@@ -386,12 +409,8 @@ async def main(count: int, runs: int, shuffled: bool) -> None:
               else "XLSX export: no audit entry")
         await db.disconnect()
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-        print(f"load average after: {loadavg()}")
+        stop(process)
+        await drop()
 
 
 if __name__ == "__main__":
