@@ -31,11 +31,13 @@ from app.domain.rules import (
     LEVELS,
     DepartmentSpec,
     DetectorThresholds,
+    HotspotPolicy,
     KeywordRule,
     RegionSpec,
     RetrainPolicy,
     Routing,
     Rules,
+    SimilarPolicy,
 )
 from app.domain.sla_policy import RATING_WINDOW_DAYS, FollowupPolicy, Policies, Policy
 from app.domain.types import TYPE_LABELS
@@ -108,6 +110,19 @@ class RetrainEntry(_Spec):
     min_examples: int = Field(default=RetrainPolicy.min_examples, ge=10, le=1_000_000)
 
 
+class SimilarEntry(_Spec):
+    window_days: int = Field(default=SimilarPolicy.window_days, ge=1, le=3660)
+    min_similarity: float = Field(default=SimilarPolicy.min_similarity, gt=0, le=1)
+    same_person_similarity: float = Field(default=SimilarPolicy.same_person_similarity, gt=0,
+                                          le=1)
+
+
+class HotspotEntry(_Spec):
+    min_appeals: int = Field(default=HotspotPolicy.min_appeals, ge=2, le=100_000)
+    notify_heat: float = Field(default=HotspotPolicy.notify_heat, gt=0)
+    every_minutes: int = Field(default=HotspotPolicy.every_minutes, ge=0, le=10_080)
+
+
 class RoutingFile(_Spec):
     confidence_threshold: float = Field(ge=0, le=1)
     near_tie_margin: float = Field(default=0.0, ge=0, le=1)
@@ -116,6 +131,8 @@ class RoutingFile(_Spec):
     level_overrides: dict[Level, dict[str, Text]] = {}
     keyword_rules: list[KeywordRuleEntry] = []
     retrain: RetrainEntry = Field(default_factory=lambda: RetrainEntry())
+    similar: SimilarEntry = Field(default_factory=lambda: SimilarEntry())
+    hotspots: HotspotEntry = Field(default_factory=lambda: HotspotEntry())
 
 
 class PolicyEntry(_Spec):
@@ -411,7 +428,9 @@ def _routing(spec: RoutingFile, categories: dict, kinds: set[str],
     return Routing(spec.confidence_threshold, spec.reports_to, dict(spec.category_department),
                    {level: dict(items) for level, items in spec.level_overrides.items()},
                    tuple(rules), RetrainPolicy(spec.retrain.every_days, spec.retrain.min_examples),
-                   near_tie_margin=spec.near_tie_margin)
+                   near_tie_margin=spec.near_tie_margin,
+                   similar=SimilarPolicy(**spec.similar.model_dump()),
+                   hotspots=HotspotPolicy(**spec.hotspots.model_dump()))
 
 
 def _policies(spec: ClocksFile, label: str) -> Policies:

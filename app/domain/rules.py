@@ -51,6 +51,8 @@ class Routing:
     retrain: RetrainPolicy = field(default_factory=lambda: RetrainPolicy())
     # Top two classifier probabilities closer than this: the model cannot tell them apart.
     near_tie_margin: float = 0.0
+    similar: SimilarPolicy = field(default_factory=lambda: SimilarPolicy())
+    hotspots: HotspotPolicy = field(default_factory=lambda: HotspotPolicy())
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,28 @@ class RetrainPolicy:
 
     every_days: int = 7
     min_examples: int = 200
+
+
+@dataclass(frozen=True)
+class SimilarPolicy:
+    """Similar appeals (routing.yaml `similar:`; app.services.similar): how far back to look,
+    and the estimated similarity from which an appeal is shown as saying the same thing
+    (lower when the same person wrote it: same phone or account)."""
+
+    window_days: int = 90
+    min_similarity: float = 0.5
+    same_person_similarity: float = 0.3
+
+
+@dataclass(frozen=True)
+class HotspotPolicy:
+    """Hotspots (routing.yaml `hotspots:`; app.services.hotspots): the fewest appeals that
+    make a group, the heat from which one 未诉先办 notice goes to the dispatchers and
+    inspectors, and how often the worker rebuilds them (0: never)."""
+
+    min_appeals: int = 5
+    notify_heat: float = 20.0
+    every_minutes: int = 60
 
 
 @dataclass(frozen=True)

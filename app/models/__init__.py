@@ -16,6 +16,7 @@ from app.models.outbox import OutboxAttempt, OutboxMessage
 from app.models.public import ApiClient, Benefit, IdempotencyRecord, Publication
 from app.models.reference import RulesVersion
 from app.models.reveals import Reveal
+from app.models.similarity import AppealBand, AppealSketch, Hotspot, HotspotMember
 from app.models.supervision import SupervisionOrder
 
 __all__ = [
@@ -23,12 +24,16 @@ __all__ = [
     "ApiClient",
     "Appeal",
     "AppealEvent",
+    "AppealBand",
     "AppealReply",
+    "AppealSketch",
     "Attachment",
     "Benefit",
     "AuditEntry",
     "Category",
     "Department",
+    "Hotspot",
+    "HotspotMember",
     "IdempotencyRecord",
     "KnowledgeEntry",
     "LabelledExample",

@@ -74,6 +74,9 @@ class Appeal(Model):
     # PostgreSQL, and a hash of the contact phone's digits, matched only in full.
     search_grams = GramsField(default="", db_default="")
     phone_key = fields.CharField(max_length=64, default="", db_default="")
+    # 并单 (0021; app.services.merging): the main appeal this one follows, NULL when it is
+    # handled on its own. No foreign key: a plain column keeps the migration simple.
+    merged_into_id = fields.BigIntField(null=True)
     updated_at = UtcDatetimeField(auto_now=True)
 
     class Meta:
@@ -99,6 +102,8 @@ class Appeal(Model):
             Index(fields=("extension_requested_days", "department_id")),
             # Search by the resident's phone (app.services.search), newest first.
             Index(fields=("phone_key", "submitted_at", "id")),
+            # The members of a main appeal (并单).
+            Index(fields=("merged_into_id",)),
         )
 
 
