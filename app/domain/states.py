@@ -80,6 +80,13 @@ class Event(StrEnum):
     PUBLISH = "published"
     UNPUBLISH = "unpublished"
     CONSENT_WITHDRAWN = "consent_withdrawn"
+    # 并单 (app.services.merging): a dispatcher merges an appeal into a main appeal, which it
+    # then follows (FOLLOWED); the main records whom it took in; an undo restores the
+    # member's own state. MERGE and UNMERGE move a member to a state the table cannot name
+    # (the main's, or the member's own from before), always between OPEN states (MERGE_MOVES).
+    MERGE = "merged"
+    MERGE_MAIN = "merge_main"
+    UNMERGE = "unmerged"
 
 
 S, E = Status, Event
@@ -150,6 +157,7 @@ _STAY_EVENTS = {
     E.UNPUBLISH: frozenset(Status),
     E.CONSENT_WITHDRAWN: frozenset(Status),
     E.EXTENSION_REQUEST: WITH_DEPARTMENT,
+    E.MERGE_MAIN: OPEN,
     E.EXTENSION_GRANT: WITH_DEPARTMENT,
     E.EXTENSION_REFUSE: WITH_DEPARTMENT,
     E.DEADLINE_MOVED: OPEN,
@@ -159,6 +167,26 @@ _STAY_EVENTS = {
 for _event, _states in _STAY_EVENTS.items():
     for _state in _states:
         TRANSITIONS[(_state, _event)] = _state
+
+# 并单: the events of a main appeal its members take with it, in the same transaction, while
+# they stand where the main stood (app.services.workflow). The resident's own steps (rating,
+# 回访) and what only records something on the main are not followed.
+FOLLOWED = frozenset({
+    E.ROUTE_MANUAL, E.ACKNOWLEDGE, E.RETURN, E.DEPARTMENT_CLOSED, E.ASK_INFO, E.INFO_SUPPLIED,
+    E.REPLY, E.SUBMIT_REPLY, E.APPROVE_REPLY, E.REVISE_REPLY, E.REJECT, E.EXTENSION_GRANT,
+    E.DEADLINE_MOVED,
+})
+MERGE_MOVES = frozenset({E.MERGE, E.UNMERGE})
+
+
+def merge_move(status: Status | str, event: Event, target: Status | str) -> Status:
+    """The state a MERGE (to the main's state) or UNMERGE (back to the member's own) leads
+    to: only an open appeal moves, and only to an open state."""
+    old, new = Status(status), Status(target)
+    if event not in MERGE_MOVES or old not in OPEN or new not in OPEN:
+        raise IllegalTransition(old, event)
+    return new
+
 
 STATUS_LABELS = {
     S.SUBMITTED: "已提交",
@@ -213,6 +241,9 @@ EVENT_LABELS = {
     E.PUBLISH: "答复公开发布",
     E.UNPUBLISH: "撤下公开答复",
     E.CONSENT_WITHDRAWN: "群众撤回公开同意",
+    E.MERGE: "并单：并入主诉求一并办理",
+    E.MERGE_MAIN: "并单：并入其他诉求",
+    E.UNMERGE: "撤销并单，恢复单独办理",
 }
 
 

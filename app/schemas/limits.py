@@ -34,6 +34,7 @@ SUPERVISION_ANSWER_MIN, SUPERVISION_ANSWER_MAX = 10, 5000
 REMINDER_NOTE_MAX = 500
 
 TRACKING_NUMBER_MAX = 24  # the column's width: a longer text is nobody's number
+MERGE_MEMBERS_MAX = 6000  # 并单: up to 200 tracking numbers with separators
 USERNAME_MAX = 254
 PASSWORD_MIN, PASSWORD_MAX = 10, 128
 TOKEN_MAX = 100

@@ -16,6 +16,7 @@ from app.schemas.limits import (
     EXTENSION_DAYS_MIN,
     INFO_MAX,
     INFO_MIN,
+    MERGE_MEMBERS_MAX,
     NO_NUL,
     NOTE_MAX,
     REASON_MAX,
@@ -129,3 +130,18 @@ class SupervisionFilter(Input):
                       Field(title="督办状态"), Blank, Say.always("请选择有效的督办状态。")] = None
     after: Annotated[int | None, Field(title="页码", ge=1), Blank,
                      Say(type="页码无效，请回到第一页。", range="页码无效，请回到第一页。")] = None
+
+
+class Merge(Input):
+    """并单: the tracking numbers of the appeals merged into this one (the page's ticks, or
+    typed, separated by spaces, commas or new lines)."""
+
+    members: Annotated[str, Field(title="并入的诉求", min_length=1, max_length=MERGE_MEMBERS_MAX,
+                                  pattern=NO_NUL),
+                       Say(missing="请勾选或填写要并入本件的诉求受理编号。")]
+
+
+class Unmerge(Input):
+    reason: Annotated[str, Field(title="撤销理由", min_length=1, max_length=RETURN_REASON_MAX,
+                                 pattern=NO_NUL),
+                      Say(missing="撤销并单须说明理由。")]

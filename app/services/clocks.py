@@ -79,6 +79,9 @@ async def request_extension(rules: Rules, appeal: Appeal, actor: Actor,
     """The form's limits are those of any request; the room left is this appeal's own."""
     days = form.days
     room = rules.policies.reply(appeal.type).max_extension_days - appeal.extension_days
+    if appeal.merged_into_id is not None:
+        raise ServiceError("该诉求已并单，随主诉求的期限办理：请在主诉求上申请延期。", "days",
+                           "conflict")
     if appeal.extension_requested_days:
         raise ServiceError("已有延期申请待审批。", "days", "conflict")
     if room <= 0:
@@ -158,15 +161,20 @@ async def rate(rules: Rules, appeal: Appeal, form: Rating) -> Appeal:
                                 changes={"rating": rating, "closed_at": at})
     facts = ClockFacts(appeal.type, at)
     clock = reply_clock(facts, rules.policies, rules.calendar)
+    # A merged member's redo is its own: it leaves the group (app.services.merging).
     return await transition(
         appeal, Event.RATE_UNSATISFIED, RESIDENT, note=reason, at=at, data=given,
         changes={**_deadline_changes(clock), "rating": "", "window_start": at,
-                 "extension_days": 0, "extension_requested_days": 0},
+                 "extension_days": 0, "extension_requested_days": 0,
+                 **({"merged_into_id": None} if appeal.merged_into_id else {})},
     )
 
 
 async def recompute(rules: Rules, appeal: Appeal, note: str = "") -> bool:
-    """Bring one running deadline in line with the calendar; log an event if it moved."""
+    """Bring one running deadline in line with the calendar; log an event if it moved. A
+    merged member's deadline is its main's (it moves when the main's does)."""
+    if appeal.merged_into_id is not None:
+        return False
     clock = await clock_for(rules, appeal)
     if clock.deadline.due_at == appeal.reply_due_at and \
             clock.deadline.provisional == appeal.deadline_provisional:
@@ -197,8 +205,10 @@ async def recompute_all(rules: Rules, batch: int = 500, *, spanning: date | None
     last_id = 0
     narrowed = _spanning(spanning) if spanning is not None else Q()
     while True:
+        # A merged member runs on its main's clock, and moves with it (并单).
         appeals = await Appeal.filter(narrowed, id__gt=last_id,
-                                      status__in=sorted(CLOCK_RUNNING)) \
+                                      status__in=sorted(CLOCK_RUNNING),
+                                      merged_into_id__isnull=True) \
             .order_by("id").limit(batch)
         if not appeals:
             return seen, moved

@@ -161,6 +161,8 @@ async def record(rules: Rules, appeal: Appeal, actor: Actor, form: Followup) -> 
                     "rating": "", "window_start": at, "reply_due_at": clock.deadline.due_at,
                     "warn_at": clock.warn_at, "deadline_provisional": clock.deadline.provisional,
                     "sla_state": "ok", "extension_days": 0, "extension_requested_days": 0}
+        if appeal.merged_into_id is not None:  # 并单: a member's redo is its own
+            changes["merged_into_id"] = None
         await transition(appeal, Event.FOLLOWUP_UNSOLVED, actor, at=at, guard=guard,
                          note=f"{said}。重新交承办部门办理", data=data, changes=changes)
         return "已记录回访：问题未解决，已重新交承办部门办理"

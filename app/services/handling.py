@@ -10,6 +10,7 @@ from app.models import Appeal, AppealReply
 from app.notify import notices
 from app.schemas.staff import Reply
 from app.services.clocks import redo_used
+from app.services.merging import lockstep
 from app.services.workflow import Actor, now_utc, transition
 
 
@@ -31,6 +32,9 @@ async def reply(appeal: Appeal, actor: Actor, form: Reply,
     text = form.reply
     at = now_utc()
     async with in_transaction():
+        # 并单: the members answered with the main, each kept as its own reply, each resident
+        # told through their own channel.
+        members = await lockstep(appeal)
         last = await AppealReply.filter(appeal_id=appeal.id).order_by("-round").first()
         round_ = last.round + 1 if last else 1
         changes = {"reply_text": text, "replied_at": at}
@@ -41,8 +45,13 @@ async def reply(appeal: Appeal, actor: Actor, form: Reply,
         # The event names its round: the trail pairs it with its reply by that, not by order.
         await transition(appeal, event, actor, note=note, at=at,
                          data={"round": round_}, changes=changes)
-        await AppealReply.create(appeal_id=appeal.id, round=round_, text=text, at=at,
-                                 actor=author.account, actor_label=author.label,
-                                 department_id=appeal.department_id)
+        await AppealReply.bulk_create([
+            AppealReply(appeal_id=one.id, round=round_, text=text, at=at, actor=author.account,
+                        actor_label=author.label, department_id=appeal.department_id)
+            for one in [appeal, *members]])
         await notices.appeal_replied(appeal, redo_available=not await redo_used(appeal))
+        for member in members:
+            member.reply_text, member.replied_at = text, at
+            member.department_id = appeal.department_id
+            await notices.appeal_replied(member, redo_available=True)
     return appeal

@@ -216,15 +216,18 @@ async def page_or_first(query: QuerySet[Appeal], order: Order, cursor: str | Non
 # The lists themselves.
 
 def department_queue(department_id: int | None) -> QuerySet[Appeal]:
-    """A department's open appeals; never a report that names the department itself."""
+    """A department's open appeals; never a report that names the department itself. A
+    merged member is handled through its main (并单) and is not listed."""
     if department_id is None:  # a handler without a department has no queue
         return Appeal.filter(id__in=[])
     return Appeal.filter(Q(named_unit_id__isnull=True) | ~Q(named_unit_id=department_id),
-                         department_id=department_id, status__in=list(WITH_DEPARTMENT))
+                         department_id=department_id, status__in=list(WITH_DEPARTMENT),
+                         merged_into_id__isnull=True)
 
 
 def triage() -> QuerySet[Appeal]:
-    return Appeal.filter(status=Status.TRIAGE)
+    """Waiting for the desk; a merged member waits with its main and is not listed."""
+    return Appeal.filter(status=Status.TRIAGE, merged_into_id__isnull=True)
 
 
 def own(resident_id: int) -> QuerySet[Appeal]:

@@ -162,8 +162,10 @@ async def send_back(rules: Rules, actor: Actor = SYSTEM, reason: str = "") -> in
         return 0
     moved, last_id = 0, 0
     while True:
+        # A merged member goes back with its main (并单: it follows).
         appeals = await Appeal.filter(department_id__in=list(closed), id__gt=last_id,
-                                      status__in=sorted(WITH_DEPARTMENT)) \
+                                      status__in=sorted(WITH_DEPARTMENT),
+                                      merged_into_id__isnull=True) \
             .order_by("id").limit(BATCH)
         if not appeals:
             return moved

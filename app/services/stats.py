@@ -60,7 +60,23 @@ class Figure:
     condition: Callable[[Sql, datetime], str]
 
 
-FIGURES = (
+# 并单: a merged member is one more resident, not one more piece of work. The workload
+# figures count the main appeal once (MAIN_ONLY); the residents' own judgement (their rating,
+# the 回访 call to each of them) counts every resident.
+MAIN_ONLY = "a.merged_into_id IS NULL"
+PER_RESIDENT = {"rated", "satisfied", "followed_up", "followup_reached", "followup_solved"}
+MERGE_DEFINITION = ("并单：并入主诉求一并办理的诉求，在受理、签收、答复、超期、退回、延期、督办等"
+                    "工作量数字中只按主诉求计一件；评价和回访按每位群众各计一次。")
+
+
+def _once(figure: Figure) -> Figure:
+    if figure.key in PER_RESIDENT:
+        return figure
+    return replace(figure, condition=lambda s, n, c=figure.condition: f"({c(s, n)}) AND "
+                                                                      f"{MAIN_ONLY}")
+
+
+_FIGURES = (
     Figure("received", "受理", lambda s, n: "1 = 1"),
     Figure("assigned", "已分派", lambda s, n: "a.assigned_at IS NOT NULL"),
     Figure("ack_on_time", "按时签收",
@@ -85,6 +101,7 @@ FIGURES = (
     *(Figure(key, *followup.figures(None)[key])
       for key in ("followed_up", "followup_reached", "followup_solved")),
 )
+FIGURES = tuple(_once(f) for f in _FIGURES)
 BY_KEY = {f.key: f for f in FIGURES}
 # The misroute table's figures (app.services.misroutes), listed here too but not in the
 # department table: their conditions read the appeal's events.
@@ -458,7 +475,7 @@ async def trend(scope: Scope, now: datetime) -> list[Month]:
     sql = Sql()  # SQLite's placeholders are by position: build the text in its order
     month = _bucket(sql, starts)
     on_time, due = BY_KEY["reply_on_time"].condition(sql, now), BY_KEY["due"].condition(sql, now)
-    query = (f"SELECT {month} AS m, COUNT(*) AS received, "
+    query = (f"SELECT {month} AS m, COUNT(*) FILTER (WHERE {MAIN_ONLY}) AS received, "
              f"COUNT(*) FILTER (WHERE {on_time}) AS reply_on_time, "
              f"COUNT(*) FILTER (WHERE {due}) AS due FROM appeal a "
              f"WHERE {scope.where(sql)} GROUP BY 1")

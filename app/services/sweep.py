@@ -91,13 +91,15 @@ async def _role(role: Role) -> list:
 
 
 def _query(kind: str, now: datetime):
+    # A merged member runs on its main's clock (并单): the main is warned and marked for both.
+    mains = Appeal.filter(merged_into_id__isnull=True)
     if kind == "warning":
-        return Appeal.filter(status__in=WARNABLE, sla_state="ok", warn_at__lte=now,
-                             reply_due_at__gte=now)
+        return mains.filter(status__in=WARNABLE, sla_state="ok", warn_at__lte=now,
+                            reply_due_at__gte=now)
     if kind == "overdue":
-        return Appeal.filter(status__in=OVERDUE, sla_state__in=["ok", "warning"],
-                             reply_due_at__lt=now)
-    return Appeal.filter(status=Status.ASSIGNED, ack_late=False, ack_due_at__lt=now)
+        return mains.filter(status__in=OVERDUE, sla_state__in=["ok", "warning"],
+                            reply_due_at__lt=now)
+    return mains.filter(status=Status.ASSIGNED, ack_late=False, ack_due_at__lt=now)
 
 
 async def _mark_batch(kind: str, now: datetime, people: _Recipients,

@@ -9,6 +9,7 @@ from app.domain.states import Event
 from app.models import Appeal, AppealEvent
 from app.notify import notices
 from app.schemas.staff import Reject
+from app.services.merging import lockstep
 from app.services.workflow import Actor, now_utc, transition
 
 
@@ -18,11 +19,13 @@ async def reject(appeal: Appeal, actor: Actor, form: Reject) -> Appeal:
     label = REJECT_REASONS[reason]
     at = now_utc()
     async with in_transaction():
+        members = await lockstep(appeal)  # 并单: refused with it, each resident told
         await transition(appeal, Event.REJECT, actor, at=at,
                          note=f"{label}：{explanation}" if explanation else label,
                          data={"reason": reason, "explanation": explanation},
                          changes={"closed_at": at})
-        await notices.appeal_rejected(appeal, label, explanation)
+        for one in [appeal, *members]:
+            await notices.appeal_rejected(one, label, explanation)
     return appeal
 
 

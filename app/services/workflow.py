@@ -8,7 +8,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from app.domain.states import Event, IllegalTransition, Status, next_status
+from app.domain.states import FOLLOWED, Event, IllegalTransition, Status, merge_move, next_status
 from app.domain.types import ROLE_LABELS, Role
 from app.models import Account, Appeal, AppealEvent
 from app.services.errors import Conflict, ServiceError
@@ -68,6 +68,8 @@ async def transition(
         new = next_status(old, event)
     except IllegalTransition as exc:
         raise ServiceError(str(exc), None, "illegal_transition") from None
+    if event in FOLLOWED and appeal.merged_into_id is not None:
+        raise Conflict("该诉求已并单，随主诉求办理：请在主诉求上操作。")
     at = at or now_utc()
     fields = dict(changes or {}) | _marks(appeal, event)
     fields["status"] = new.value
@@ -90,6 +92,71 @@ async def transition(
             data=data,
             public=public,
         )
+        if event in FOLLOWED and appeal.merged_into_id is None:
+            await _follow(appeal, event, actor, old, new, changes or {}, note, data, public, at)
+    for key, value in fields.items():
+        setattr(appeal, key, value)
+    return appeal
+
+
+async def followers(main: Appeal, status: Status | str | None = None) -> list[Appeal]:
+    """The appeals merged into `main` (并单), in `status` if given (those that follow it)."""
+    query = Appeal.filter(merged_into_id=main.id)
+    if status is not None:
+        query = query.filter(status=Status(status).value)
+    return await query.order_by("id")
+
+
+async def _follow(main: Appeal, event: Event, actor: Actor, old: Status, new: Status,
+                  changes: dict[str, Any], note: str, data: dict[str, Any] | None,
+                  public: bool, at: datetime) -> None:
+    """The main's step taken by its members that stand where it stood, in its transaction:
+    same state, same changes, an event each that names the main. A member elsewhere (it
+    was answered and waits for its own resident's rating) is left alone."""
+    members = await followers(main, old)
+    if not members:
+        return
+    fields = {**changes, "status": new.value, "updated_at": at}
+    updated = await Appeal.filter(id__in=[m.id for m in members], status=old.value,
+                                  merged_into_id=main.id).update(**fields)
+    if updated != len(members):
+        raise Conflict()
+    # The main's note was written to the main's resident (a question, a name): a member's
+    # resident reads only that the step was taken, except the reason for a refusal.
+    follow_note = f"随主诉求 {main.tracking_number} 办理"
+    if event is Event.REJECT and note:
+        follow_note += f"：{note}"
+    await AppealEvent.bulk_create([
+        AppealEvent(appeal_id=m.id, kind=event.value, from_status=old.value,
+                    to_status=new.value, actor=actor.account, actor_label=actor.label,
+                    department_id=fields.get("department_id") or m.department_id, at=at,
+                    note=follow_note, data={**(data or {}), "main": main.tracking_number},
+                    public=public)
+        for m in members
+    ])
+
+
+async def move(appeal: Appeal, event: Event, target: Status | str, actor: Actor, *,
+               note: str = "", data: dict[str, Any] | None = None,
+               changes: dict[str, Any] | None = None, at: datetime | None = None) -> Appeal:
+    """`transition` for 并单's two moves (app.domain.states.merge_move): to the main's state,
+    or back to the member's own. Conditional on the status read, in the caller's
+    transaction."""
+    old = Status(appeal.status)
+    try:
+        new = merge_move(old, event, target)
+    except IllegalTransition as exc:
+        raise ServiceError(str(exc), None, "illegal_transition") from None
+    at = at or now_utc()
+    fields = {**(changes or {}), "status": new.value, "updated_at": at}
+    updated = await Appeal.filter(id=appeal.id, status=old.value).update(**fields)
+    if updated != 1:
+        raise Conflict()
+    await AppealEvent.create(
+        appeal_id=appeal.id, kind=event.value, from_status=old.value, to_status=new.value,
+        actor=actor.account, actor_label=actor.label,
+        department_id=fields.get("department_id") or appeal.department_id, at=at, note=note,
+        data=data, public=True)
     for key, value in fields.items():
         setattr(appeal, key, value)
     return appeal

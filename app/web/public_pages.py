@@ -59,7 +59,8 @@ async def stats_page(request: Request) -> Response:
                         "reply": stats.RATE_BY_KEY["reply"].definition,
                         "days": stats.DAYS_DEFINITION,
                         "satisfaction": stats.RATE_BY_KEY["satisfaction"].definition,
-                        "ranking": stats.ranking_definition(card.min_volume)},
+                        "ranking": stats.ranking_definition(card.min_volume),
+                        "merge": stats.MERGE_DEFINITION},
     })
 
 

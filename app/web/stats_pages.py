@@ -62,7 +62,8 @@ async def stats_page(request: Request, account: Account) -> Response:
         "rate_width": stats.RATE_WIDTH, "rate_row": stats.RATE_ROW, "scope": scope,
         "errors": errors, "rates": stats.RATES,
         "definitions": {"received": stats.RECEIVED_DEFINITION, "days": stats.DAYS_DEFINITION,
-                        "ranking": stats.ranking_definition(table.min_volume)},
+                        "ranking": stats.ranking_definition(table.min_volume),
+                        "merge": stats.MERGE_DEFINITION},
         "figures": stats.BY_KEY, "periods": stats.PERIODS, "rank_title":
         stats.RATE_BY_KEY[rank].title, "handler": own is not None,
         "unassigned": detectors.UNASSIGNED,

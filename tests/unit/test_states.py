@@ -10,6 +10,7 @@ from app.domain.states import (
     COUNTS_AS_OVERDUE,
     EVENT_LABELS,
     FINISHED,
+    FOLLOWED,
     OPEN,
     REOPENING,
     ROLE_EVENTS,
@@ -21,6 +22,7 @@ from app.domain.states import (
     Status,
     allowed_events,
     counts_as_overdue,
+    merge_move,
     next_status,
 )
 from app.domain.types import Role
@@ -76,7 +78,21 @@ def test_the_table_holds_nothing_beyond_the_diagram_and_recording_events():
         # Issue 13, published replies (app.services.publication).
         E.PUBLISH, E.UNPUBLISH, E.CONSENT_WITHDRAWN,
         # Issue 13, 还利于民 entries (app.services.benefits).
-        E.BENEFIT_RECORD, E.BENEFIT_VERIFY, E.BENEFIT_REJECT}
+        E.BENEFIT_RECORD, E.BENEFIT_VERIFY, E.BENEFIT_REJECT,
+        # Issue 15, 并单: the main records whom it took in (its members move by merge_move).
+        E.MERGE_MAIN}
+
+
+def test_a_merge_moves_only_between_open_states():
+    assert merge_move(S.TRIAGE, E.MERGE, S.ACCEPTED) is S.ACCEPTED
+    assert merge_move(S.ACCEPTED, E.UNMERGE, S.TRIAGE) is S.TRIAGE
+    for status, target in [(S.REPLIED, S.ACCEPTED), (S.ACCEPTED, S.CLOSED),
+                           (S.REJECTED, S.TRIAGE)]:
+        with pytest.raises(IllegalTransition):
+            merge_move(status, E.MERGE, target)
+    with pytest.raises(IllegalTransition):
+        merge_move(S.TRIAGE, E.REPLY, S.ACCEPTED)  # only the two merge events move so
+    assert not {E.RATE_OK, E.RATE_UNSATISFIED, E.LAPSE, E.FOLLOWUP_UNSOLVED} & FOLLOWED
 
 
 ILLEGAL = [
