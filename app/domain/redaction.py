@@ -412,3 +412,27 @@ def pieces(text: str | None, known: Iterable[str] = ()) -> list[tuple[str, str |
     if last < len(text):
         found.append((text[last:], None))
     return found
+
+
+def own_values(name: str, email: str, phone: str) -> list[tuple[str, str]]:
+    """A resident's own contact values, as (label, value) to look for in text others read."""
+    found = []
+    if len(name.strip()) >= 2:
+        found.append(("诉求人姓名", name.strip()))
+    if email:
+        found.append(("诉求人邮箱", email.strip().lower()))
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) >= 7:
+        found.append(("诉求人电话", digits[-11:]))
+    return found
+
+
+def own_value_in(text: str, own: list[tuple[str, str]]) -> str | None:
+    """The label of the first of `own` (own_values) that `text` holds, in any writing."""
+    plain = folded(text).lower()
+    digits = re.sub(r"\D", "", plain)
+    for label, value in own:
+        if (label == "诉求人电话" and value in digits) or \
+                (label != "诉求人电话" and value.lower() in plain):
+            return label
+    return None

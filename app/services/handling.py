@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
+from app.domain import redaction
 from app.domain.clock import WorkingCalendar, working_days_between
 from app.domain.states import Event
 from app.models import Appeal, AppealReply
 from app.notify import notices
 from app.schemas.staff import Reply
 from app.services.clocks import redo_used
+from app.services.errors import ServiceError
 from app.services.merging import lockstep
 from app.services.workflow import Actor, now_utc, transition
 
@@ -20,6 +22,17 @@ async def acknowledge(appeal: Appeal, actor: Actor) -> Appeal:
 
 
 NATIONAL = WorkingCalendar()
+
+
+def refuse_personal_data(text: str, group: list[Appeal]) -> None:
+    """A merged group's reply goes to every resident in it: none of their own names, phones
+    or mail addresses may stand in it."""
+    for one in group:
+        own = redaction.own_values(one.contact_name, one.contact_email, one.contact_phone)
+        label = redaction.own_value_in(text, own)
+        if label:
+            raise ServiceError(f"本件已并单，答复将同时发给 {len(group)} 位群众：答复中有{label}"
+                               f"（{one.tracking_number}），请删去后再提交。", "reply")
 
 
 async def reply(appeal: Appeal, actor: Actor, form: Reply,
@@ -35,6 +48,8 @@ async def reply(appeal: Appeal, actor: Actor, form: Reply,
         # 并单: the members answered with the main, each kept as its own reply, each resident
         # told through their own channel.
         members = await lockstep(appeal)
+        if members:
+            refuse_personal_data(text, [appeal, *members])
         last = await AppealReply.filter(appeal_id=appeal.id).order_by("-round").first()
         round_ = last.round + 1 if last else 1
         changes = {"reply_text": text, "replied_at": at}

@@ -22,7 +22,6 @@ Public pages, feeds, open data and Open311 read only Publication rows with statu
 # ruff: noqa: S608
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -109,16 +108,7 @@ def draft(appeal: Appeal) -> Draft:
 
 
 def _own_values(appeal: Appeal) -> list[tuple[str, str]]:
-    """The resident's own contact values, as (label, value) to look for in edited text."""
-    found = []
-    if len(appeal.contact_name.strip()) >= 2:
-        found.append(("诉求人姓名", appeal.contact_name.strip()))
-    if appeal.contact_email:
-        found.append(("诉求人邮箱", appeal.contact_email.strip().lower()))
-    digits = re.sub(r"\D", "", appeal.contact_phone)
-    if len(digits) >= 7:
-        found.append(("诉求人电话", digits[-11:]))
-    return found
+    return redaction.own_values(appeal.contact_name, appeal.contact_email, appeal.contact_phone)
 
 
 def check_text(appeal: Appeal, texts: dict[str, str]) -> dict[str, str]:
@@ -138,13 +128,9 @@ def check_text(appeal: Appeal, texts: dict[str, str]) -> dict[str, str]:
             errors[key] = (f"{FIELDS[key]}中仍有{kinds}（第 {left[0].start + 1} 个字起），"
                            "请删除或改为替换标记后再发布。")
             continue
-        plain = redaction.folded(text).lower()
-        digits = re.sub(r"\D", "", plain)
-        for label, value in own:
-            if (label == "诉求人电话" and value in digits) or \
-                    (label != "诉求人电话" and value.lower() in plain):
-                errors[key] = f"{FIELDS[key]}中仍有{label}，请删除后再发布。"
-                break
+        label = redaction.own_value_in(text, own)
+        if label:
+            errors[key] = f"{FIELDS[key]}中仍有{label}，请删除后再发布。"
     return errors
 
 

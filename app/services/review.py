@@ -17,6 +17,7 @@ from app.schemas.replies import Revise
 from app.schemas.staff import Reply
 from app.services import handling
 from app.services.errors import ServiceError
+from app.services.merging import lockstep
 from app.services.workflow import Actor, transition
 
 SENT = "已答复"
@@ -47,6 +48,9 @@ async def reply(rules: Rules, appeal: Appeal, actor: Actor, form: Reply) -> str:
 
 async def submit(appeal: Appeal, actor: Actor, form: Reply) -> Appeal:
     """The reply to the head: kept on its event, for staff only, until approved."""
+    members = await lockstep(appeal)
+    if members:
+        handling.refuse_personal_data(form.reply, [appeal, *members])
     return await transition(appeal, Event.SUBMIT_REPLY, actor, note=SUBMITTED,
                             data={"text": form.reply}, public=False)
 

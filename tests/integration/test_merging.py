@@ -240,3 +240,18 @@ async def test_merged_appeals_count_once_in_workload_and_each_in_satisfaction(da
     rated = await stats.listing(stats.BY_KEY["rated"], scope, now)
     assert {a.id for a in rated.appeals} == {main.id, *(m.id for m in members)}
     assert "并单" in stats.MERGE_DEFINITION
+
+
+async def test_a_groups_reply_may_not_name_any_of_its_residents(database, rules):
+    main = (await make_appeal("accepted", OWN, rules=rules, contact_name="王建国",
+                              contact_phone="13900001111")).appeal
+    member = (await make_appeal("assigned", OTHER, rules=rules, contact_name="赵小红",
+                                contact_phone="13900002222")).appeal
+    await merging.merge(main, [member], await dispatcher())
+    for text in ("王建国您好，电梯已修复。", "请联系 139 0000 2222 了解进度，电梯已修复。"):
+        with pytest.raises(ServiceError) as refused:
+            await handling.reply(main, await handler_of(OWN), parse(staff.Reply, {"reply": text}),
+                                 rules.calendar)
+        assert refused.value.field == "reply"
+    assert (await _fresh(main)).status == "accepted"
+    assert not await AppealReply.exists(appeal_id=member.id)
