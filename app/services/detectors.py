@@ -17,7 +17,7 @@ in SQL, so no calendar is walked per appeal.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from tortoise import connections
@@ -116,7 +116,13 @@ class Detector:
     base_title: str = ""
 
 
-DETECTORS = (
+def _once(detector: Detector) -> Detector:
+    """并单: a merged member repeats its main's handling; the main alone is counted."""
+    return replace(detector, condition=lambda s, t, c=detector.condition:
+                   f"({c(s, t)}) AND a.merged_into_id IS NULL")
+
+
+DETECTORS = tuple(_once(d) for d in (
     Detector("ping-pong", "退回“踢皮球”",
              lambda t: f"被部门退回 {t.ping_pong_returns} 次及以上，或先后分派到 "
                        f"{t.ping_pong_departments} 个及以上部门的诉求（按退回事件和分派事件"
@@ -142,7 +148,7 @@ DETECTORS = (
              lambda t: "已办结、办理中从未向群众补充询问材料，且答复不足 "
                        f"{t.no_contact_reply_chars} 个字的诉求。",
              _no_contact),
-)
+))
 BY_KEY = {d.key: d for d in DETECTORS}
 
 

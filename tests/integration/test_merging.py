@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app.domain.rules import DetectorThresholds
 from app.models import Appeal, AppealEvent, AppealReply, OutboxMessage
 from app.schemas import appeals, staff
 from app.schemas.base import parse
-from app.services import clocks, handling, lists, merging, routing, stats, sweep, triage
+from app.services import clocks, detectors, handling, lists, merging, routing, stats, sweep, triage
 from app.services.detectors import Scope
 from app.services.errors import Conflict, ServiceError
 from tests.conftest import unique
@@ -255,3 +256,22 @@ async def test_a_groups_reply_may_not_name_any_of_its_residents(database, rules)
         assert refused.value.field == "reply"
     assert (await _fresh(main)).status == "accepted"
     assert not await AppealReply.exists(appeal_id=member.id)
+
+
+async def test_a_members_followed_returns_are_not_counted_again_by_the_detectors(database, rules):
+    day = datetime(2012, 8, 7, 2, tzinfo=UTC)  # a day of its own
+    main = (await make_appeal("assigned", OWN, rules=rules, at=day)).appeal
+    member = (await make_appeal("assigned", OTHER, rules=rules, at=day)).appeal
+    await merging.merge(main, [member], await dispatcher())
+    back = parse(staff.Return, {"reason": "不属于本部门职责。"})
+    for department in (OTHER, OWN):  # returned twice: 踢皮球
+        main = await _fresh(main)
+        await routing.return_to_triage(main, await handler_of(
+            (await main.department).code), back)
+        await routing.route_manual(rules, await _fresh(main), await dispatcher(),
+                                   parse(staff.Route, {"department": department}))
+    assert (await AppealEvent.filter(appeal_id=member.id, kind="return").count()) == 2
+    ping_pong = detectors.BY_KEY["ping-pong"]
+    page = await detectors.listing(ping_pong, Scope(day.date(), day.date()),
+                                   DetectorThresholds(), size=100)
+    assert [a.id for a in page.appeals] == [main.id]
