@@ -17,14 +17,14 @@ from app.domain.clock import to_local
 from app.domain.deadlines import ClockFacts, ReplyClock, reply_clock
 from app.domain.states import Status
 from app.domain.types import TYPE_LABELS, AppealType, Channel
-from app.models import Appeal, AppealEvent, IdempotencyRecord
+from app.models import Appeal, AppealBand, AppealEvent, AppealSketch, IdempotencyRecord
 from app.models.rows import insert_values, mark_saved, new_row
 from app.notify import notices, outbox
 from app.rules import Rules
 from app.schemas import appeals as schemas
 from app.schemas.base import parse
 from app.services import attachments as attachment_rows
-from app.services import predictor, routing
+from app.services import predictor, routing, similar
 from app.services.reference import reference_ids
 from app.services.secrets import generate_password, generate_username, hash_token
 from app.services.workflow import RESIDENT, SYSTEM, now_utc
@@ -183,6 +183,8 @@ async def _submit(rules: Rules, sub: Submission, resident, at: datetime | None,
         "named_unit_id": await ids.department(sub.named_unit) if sub.named_unit else None,
         **route.changes,
     }
+    # The similarity index's rows (app.services.similar), computed outside the transaction.
+    sketch = await similar.sketch_of(sub.title, sub.body, fields["region_id"])
     day = to_local(at).strftime("%Y%m%d")
     # The number is reserved in a statement of its own: the day's counter row is locked only
     # for that instant, not through the whole submission. A failed submission leaves a gap.
@@ -226,18 +228,19 @@ async def _submit(rules: Rules, sub: Submission, resident, at: datetime | None,
     department = rules.departments.get(route.department_code) if route.department_code else None
     receipt = Receipt(appeal, username, password, department.name if department else None)
     key_record = idempotency(receipt) if idempotency is not None else None
-    await _store(appeal, events, receipt_mail.rows, attachments, key_record)
+    await _store(appeal, events, receipt_mail.rows, attachments, key_record, sketch)
     return receipt
 
 
 async def _store(appeal: Appeal, events: list[dict], mail: list[list],
-                 attachments: list | None = None, key_record: dict | None = None) -> None:
-    """Write the appeal, its events, its receipt mail, its attachments' rows and its
-    idempotency record: all of them or nothing. (With attachments, a transaction of several
-    statements on either engine.)"""
+                 attachments: list | None = None, key_record: dict | None = None,
+                 sketch: similar.Sketch | None = None) -> None:
+    """Write the appeal, its events, its receipt mail, its attachments' rows, its
+    idempotency record and its similarity sketch: all of them or nothing. (With attachments,
+    a transaction of several statements on either engine.)"""
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres" and not attachments:
-        await _store_in_one_statement(conn, appeal, events, mail, key_record)
+        await _store_in_one_statement(conn, appeal, events, mail, key_record, sketch)
         return
     async with in_transaction():
         await appeal.save()
@@ -248,10 +251,13 @@ async def _store(appeal: Appeal, events: list[dict], mail: list[list],
             await outbox.insert_rows(mail)
         if attachments:
             await attachment_rows.insert(attachments, appeal.id)
+        if sketch is not None:
+            await similar.insert(sketch, appeal)
 
 
 async def _store_in_one_statement(conn, appeal: Appeal, events: list[dict],
-                                  mail: list[list], key_record: dict | None = None) -> None:
+                                  mail: list[list], key_record: dict | None = None,
+                                  sketch: similar.Sketch | None = None) -> None:
     """PostgreSQL: one statement of data-modifying CTEs is a transaction by itself, so the
     submission costs one round trip instead of BEGIN, three INSERTs and COMMIT (a third of
     the server's time per submission went into those). Foreign keys are checked at the end
@@ -284,6 +290,15 @@ async def _store_in_one_statement(conn, appeal: Appeal, events: list[dict],
         sql += (f', new_key AS (INSERT INTO "{IdempotencyRecord._meta.db_table}" '  # noqa: S608
                 f'("appeal_id", {_columns(key_values)}) '
                 f'VALUES ((SELECT id FROM new_appeal), {marks(list(key_values.values()))}))')
+    if sketch is not None:
+        sketch_values = similar.sketch_row(sketch, appeal)
+        sql += (f', new_sketch AS (INSERT INTO "{AppealSketch._meta.db_table}" '  # noqa: S608
+                f'("appeal_id", {_columns(sketch_values)}) '
+                f'VALUES ((SELECT id FROM new_appeal), {marks(list(sketch_values.values()))}))')
+        bands = ", ".join(f"((SELECT id FROM new_appeal), {marks([key])})"  # noqa: S608
+                          for key in sketch.keys)
+        sql += (f', new_bands AS (INSERT INTO "{AppealBand._meta.db_table}" '  # noqa: S608
+                f'("appeal_id", "key") VALUES {bands})')
     found = await conn.execute_query_dict(sql + " SELECT id FROM new_appeal", params)  # noqa: S608
     mark_saved(appeal, found[0]["id"])
 

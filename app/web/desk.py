@@ -22,6 +22,7 @@ from app.web.context import rules_of
 from app.web.public import _form_context
 from app.web.render import render
 from app.web.security import checked_form
+from app.web.similar_pages import similar_context
 from app.web.staff import staff_route
 
 # What the intake form has beyond the submission itself: the dispatcher's department.
@@ -103,9 +104,12 @@ async def intake_submit(request: Request, account: Account) -> Response:
         await routing.route_manual(rules, appeal, actor, parse(staff_forms.Route, {
             "department": chosen.code, "note": f"电话受理时人工分派至{chosen.name}"}))
         department_name = chosen.name
+    stored = await Appeal.get(id=appeal.id)
     return render(request, "desk_receipt.html", {
-        "receipt": receipt, "appeal": await Appeal.get(id=appeal.id),
+        "receipt": receipt, "appeal": stored,
         "department_name": department_name,
+        # What the desk may already know about: the same problem, or the same caller.
+        **await similar_context(account, stored, rules.routing.similar),
         "spelled": {"number": _spell(appeal.tracking_number),
                     "username": _spell(receipt.username),
                     "password": _spell(receipt.password)},

@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 from app.domain.attachments import Occasion
 from app.domain.clock import explain_zh
 from app.domain.masking import mask_email, mask_phone
-from app.domain.states import STATUS_LABELS, WITH_DEPARTMENT, Event
+from app.domain.states import OPEN, STATUS_LABELS, WITH_DEPARTMENT, Event
 from app.domain.types import CHANNEL_LABELS, DEPARTMENT_ROLES, TYPE_LABELS, Role
 from app.models import Account, Appeal, AppealEvent, AppealReply, Category, Department, Region
 from app.schemas import staff as forms
@@ -32,6 +32,7 @@ from app.services import (
     exports,
     handling,
     lists,
+    merging,
     misroutes,
     reveals,
     review,
@@ -47,6 +48,7 @@ from app.web import access, downloads, flash, presenters, uploads
 from app.web.context import rules_of
 from app.web.render import render
 from app.web.security import SESSION_COOKIE, checked_form
+from app.web.similar_pages import similar_context
 
 Handler = Callable[[Request, Account], Awaitable[Response]]
 # Where an account with a one-time password is sent until it has chosen its own.
@@ -239,10 +241,27 @@ async def _detail_page(request: Request, account: Account, appeal: Appeal,
         "upload_policy": uploads.policy_of(request),
         "reveal": _reveal_form(account, appeal, events, replies, shows_contact),
         **await _benefit_context(account, appeal),
+        "merge": await _merge_context(account, appeal),
+        **await similar_context(account, appeal, rules.routing.similar),
         **await _supervision_context(account, appeal),
         **await reply_aids(appeal, request.query_params.get("template", ""),
                            name=contact["name"]),
     })
+
+
+async def _merge_context(account: Account, appeal: Appeal) -> dict:
+    """并单: the appeal's group as this account may see it, and what it may do with it."""
+    main, members = await merging.group_of(appeal)
+    if main is not None and main.id != appeal.id and not access.may_see(account, main):
+        main = None
+    members = [m for m in members if access.may_see(account, m)]
+    return {
+        "main": main, "members": members,
+        "may_merge": access.may_use(account, "merge_appeals")
+        and merging.refusal_as_main(appeal) is None,
+        "may_unmerge": access.may_use(account, "unmerge_appeal")
+        and appeal.merged_into_id is not None and appeal.status in OPEN,
+    }
 
 
 async def _benefit_context(account: Account, appeal: Appeal) -> dict:
@@ -309,10 +328,13 @@ class NoFields(Input):
 
 
 async def _act(request: Request, account: Account, posted: str, model, act, *,
-               then: str | None = None) -> Response:
+               then: str | None = None, read: Callable | None = None) -> Response:
     """Parse the form `posted` of an appeal's page and act on it. A refusal about a field
-    comes back on the appeal's page, beside that field, with what was typed kept."""
+    comes back on the appeal's page, beside that field, with what was typed kept. `read`
+    turns the submitted form into the model's values (a field sent several times)."""
     form = await checked_form(request)
+    if read is not None:
+        form = read(form)
     appeal = await _visible(account, request.path_params["tracking_number"])
     try:
         data = parse_form(model, form)
@@ -492,6 +514,29 @@ async def route_appeal(request: Request, account: Account) -> Response:
     return await _act(request, account, "route", forms.Route, act)
 
 
+@staff_route("merge_appeals")
+async def merge_appeals(request: Request, account: Account) -> Response:
+    """并单: the ticked similar appeals (and any typed numbers) follow this one from now on."""
+    async def act(appeal: Appeal, actor: Actor, data: forms.Merge) -> str:
+        merged = await merging.merge_numbers(appeal, data.members, actor)
+        return f"已将 {len(merged)} 件诉求并入本件，随本件一并办理。"
+
+    def read(form) -> dict:
+        ticked = [str(v) for v in form.getlist("members")]
+        return {"members": " ".join(v for v in ticked if v)}
+
+    return await _act(request, account, "merge", forms.Merge, act, read=read)
+
+
+@staff_route("unmerge_appeal")
+async def unmerge_appeal(request: Request, account: Account) -> Response:
+    async def act(appeal: Appeal, actor: Actor, data: forms.Unmerge) -> str:
+        await merging.unmerge(appeal, actor, data.reason)
+        return "已撤销并单，本件恢复单独办理。"
+
+    return await _act(request, account, "unmerge", forms.Unmerge, act)
+
+
 @staff_route("supervise")
 async def supervise(request: Request, account: Account) -> Response:
     async def act(appeal: Appeal, actor: Actor, data: forms.Supervise) -> None:
@@ -566,6 +611,10 @@ routes = [
     Route("/staff/detectors/list", detector_list, name="detector_list"),
     Route("/staff/supervision", supervision_list, name="supervision_list"),
     Route("/staff/appeals/{tracking_number}", appeal_detail, name="appeal_detail"),
+    Route("/staff/appeals/{tracking_number}/merge", merge_appeals, methods=["POST"],
+          name="merge_appeals"),
+    Route("/staff/appeals/{tracking_number}/unmerge", unmerge_appeal, methods=["POST"],
+          name="unmerge_appeal"),
     Route("/staff/appeals/{tracking_number}/acknowledge", acknowledge, methods=["POST"],
           name="acknowledge"),
     Route("/staff/appeals/{tracking_number}/reply", reply, methods=["POST"], name="reply"),
