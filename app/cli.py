@@ -224,6 +224,20 @@ def cmd_sla_recompute(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _similar_window_days() -> int:
+    return (await _live(_rules(_settings()))).routing.similar.window_days
+
+
+async def _hotspot_rules() -> Rules:
+    return await _live(_rules(_settings()))
+
+
+def _configure_mail() -> None:
+    from app.notify import notices
+
+    notices.configure(_settings().base_url)
+
+
 def _database_examples() -> list[tuple[str, str]]:
     from app.services.training_data import database_examples
 
@@ -354,6 +368,15 @@ def build_parser() -> argparse.ArgumentParser:
     from app import api_clients_cli
 
     api_clients_cli.add_subcommands(commands, lambda work: run_with_db(_settings(), work))
+    from app import similar_cli
+
+    similar_cli.add_subcommands(commands, lambda work: run_with_db(_settings(), work),
+                                _similar_window_days)
+
+    from app import hotspots_cli
+
+    hotspots_cli.add_subcommands(commands, lambda work: run_with_db(_settings(), work),
+                                 _hotspot_rules, _configure_mail)
 
     sla = sla_cli.add_subcommands(commands, Settings.from_env({"MINSHENG_DEV": "1"}).rules_dir)
     recompute = sla.add_parser(

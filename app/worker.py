@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.notify import notices
@@ -27,6 +27,9 @@ SWEEP_SECONDS = 180.0
 CLOSED_DEPARTMENTS_SECONDS = 60.0
 OPEN_DATA_SECONDS = 600.0
 RETRAIN_CHECK_SECONDS = 3600.0
+SIMILAR_PRUNE_SECONDS = 3600.0
+# Hotspots: checked every minute; each slot of hotspots.every_minutes is built once.
+HOTSPOTS_CHECK_SECONDS = 60.0
 
 
 def periodic_jobs(settings: Settings, rules: Any) -> list[PeriodicJob]:
@@ -37,7 +40,7 @@ def periodic_jobs(settings: Settings, rules: Any) -> list[PeriodicJob]:
     use the database's newest rules, checked every few seconds, and hand back to triage any
     appeal a process routed to a department just deactivated, before it saw the change.
     """
-    from app.services import idempotency, model_versions, open_data
+    from app.services import idempotency, model_versions, open_data, similar
     from app.services.reference_edits import send_back
     from app.services.rules_store import RULES_CHECK_SECONDS, LiveRules
     from app.services.sweep import sweep
@@ -62,9 +65,22 @@ def periodic_jobs(settings: Settings, rules: Any) -> list[PeriodicJob]:
             model_versions.model_root(settings.model_dir, settings.var_dir),
             settings.var_dir / "seed-model", policy.every_days, policy.min_examples)
 
+    async def similar_prune():
+        # The similarity index keeps the window and a day more (app.services.similar).
+        days = current().routing.similar.window_days + 1
+        return await similar.prune(datetime.now(UTC) - timedelta(days=days))
+
+    async def hotspot_build():
+        # 未诉先办 (app.services.hotspots): one worker builds per slot; 0 minutes is off.
+        from app.services import hotspots
+
+        return await hotspots.scheduled(current())
+
     jobs: list[PeriodicJob] = [(SWEEP_SECONDS, sla_sweep), (OPEN_DATA_SECONDS, daily_open_data),
                                (idempotency.PURGE_SECONDS, idempotency.purge),
-                               (RETRAIN_CHECK_SECONDS, scheduled_retrain)]
+                               (RETRAIN_CHECK_SECONDS, scheduled_retrain),
+                               (SIMILAR_PRUNE_SECONDS, similar_prune),
+                               (HOTSPOTS_CHECK_SECONDS, hotspot_build)]
     if isinstance(rules, LiveRules):
         async def closed_departments():
             return await send_back(current())

@@ -268,3 +268,22 @@ async def reminder(appeal: Appeal, department: Department | None, recipients: It
     return await _to_staff("reminder", recipients, None,
                            {**_staff_context(appeal, department), "note": note,
                             "sender": sender, "due_at": appeal.reply_due_at})
+
+
+def hotspot_url(hotspot_id: int) -> str:
+    return f"{_base_url}/staff/hotspots/{hotspot_id}"
+
+
+async def hotspot_found(hotspot: Any, region: str, recipients: Iterable[Any],
+                        dedupe_key: str | None) -> int:
+    """未诉先办: a hotspot's heat reached the threshold (app.services.hotspots), to the
+    dispatchers and inspectors, once per hotspot. Figures and top words only, and the
+    representative title masked: no resident's contact or name."""
+    growth = (hotspot.appeal_count - hotspot.previous_count) / max(hotspot.previous_count, 1)
+    return await _to_staff("hotspot_found", recipients, dedupe_key, {
+        "label": hotspot.label, "words": list(hotspot.words or []), "title": hotspot.title,
+        "region": region, "period_days": hotspot.period_days, "count": hotspot.appeal_count,
+        "previous": hotspot.previous_count, "growth": growth, "people": hotspot.people,
+        "departments": list(hotspot.departments or []), "heat": hotspot.heat,
+        "hotspot_url": hotspot_url(hotspot.id), "list_url": f"{_base_url}/staff/hotspots",
+    })

@@ -9,7 +9,11 @@ Appeals received in one month (Asia/Shanghai days, as for the statistics):
    first_reply_at > first_reply_due_at, the statistics' own facts) with its working days
    late, and every one still unanswered past its deadline now (the statistics' "overdue");
 4. the 督办 issued in the month (by supervision_order.issued_at) and their outcome;
-5. the first-level categories that grew most against the previous month.
+5. the first-level categories that grew most against the previous month;
+6. 还利于民 recorded in the month;
+7. the month's top hotspots (app.services.hotspots): the 30-day hotspots found by a build at
+   some time in the month (first seen before its end, last computed after its start; reports
+   are never in one), the HOTSPOT_TOP hottest by their last heat.
 
 The lists are read in key-paged batches of plain rows (no ORM objects), in the order of the
 submitted_at index, so each batch is a short index range and the month is read once.
@@ -36,7 +40,7 @@ from tortoise import connections
 from app.domain.clock import WorkingCalendar, start_of_day, to_local, working_days_between
 from app.domain.masking import mask_free_text
 from app.domain.types import CHANNEL_LABELS, TYPE_LABELS
-from app.models import Account, AuditEntry, Category, Department, SupervisionOrder
+from app.models import Account, AuditEntry, Category, Department, Hotspot, Region, SupervisionOrder
 from app.rules import Rules
 from app.services import benefits as benefit_totals
 from app.services import exports, stats
@@ -46,11 +50,16 @@ from app.services.lists import FIRST_DAY
 BATCH = 5000
 GROWTH_TOP = 10
 GROWTH_MIN = 5  # appeals in the month, below which a category's growth is noise
+HOTSPOT_TOP = 10
+HOTSPOT_PERIOD = 30
 LATE = stats.LATE
 UNASSIGNED_NAME = "待分派（已退回）"
 UNRECORDED = "未记录"
 CHANNEL_NOTE = (f"来源渠道按诉求提交时记录的渠道统计；开始记录渠道之前受理的诉求计为"
                 f"“{UNRECORDED}”。渠道没有对应的统计清单，故不带链接。")
+HOTSPOT_NOTE = ("本月内曾出现的近30天热点（首次出现早于月末、最近一次计算晚于月初），按热度取前 "
+                f"{HOTSPOT_TOP} 个；件数、人数和热度为该热点最近一次计算的数值，定义见热点页面"
+                "（/staff/hotspots）。举报不计入热点。")
 OUTCOMES = {"on_time": "按时反馈", "late": "逾期反馈", "escalated": "逾期未反馈（已升级）",
             "open": "未反馈"}
 
@@ -202,6 +211,27 @@ class Growth:
 
 
 @dataclass
+class HotspotRow:
+    id: int
+    label: str
+    title: str  # masked
+    region: str
+    count: int
+    previous: int
+    people: int
+    departments: list[str]
+    unsatisfied: float | None  # share of the rated
+    heat: float
+    first_seen_at: datetime
+    computed_at: datetime
+    notified: bool
+
+    @property
+    def growth(self) -> float | None:
+        return change(self.count, self.previous)
+
+
+@dataclass
 class Report:
     month: date  # its first day
     now: datetime
@@ -223,6 +253,8 @@ class Report:
     channel_note: str = CHANNEL_NOTE
     # 还利于民 recorded in the month, verified as of `now` (app.services.benefits).
     benefits: benefit_totals.MonthTotals | None = None
+    # The month's top 30-day hotspots (未诉先办), hottest first.
+    hotspots: list[HotspotRow] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -424,6 +456,19 @@ async def _orders(scope: Scope, departments: dict) -> list[OrderRow]:
     return found
 
 
+async def _hotspots(scope: Scope) -> list[HotspotRow]:
+    start = start_of_day(scope.start).astimezone(UTC)
+    end = start_of_day(scope.end + timedelta(days=1)).astimezone(UTC)
+    rows = await Hotspot.filter(period_days=HOTSPOT_PERIOD, first_seen_at__lt=end,
+                                computed_at__gte=start).order_by("-heat", "id").limit(HOTSPOT_TOP)
+    ids = sorted({h.region_id for h in rows})
+    regions = dict(await Region.filter(id__in=ids).values_list("id", "name")) if ids else {}
+    return [HotspotRow(h.id, h.label, mask_free_text(h.title), regions.get(h.region_id, ""),
+                       h.appeal_count, h.previous_count, h.people, list(h.departments or []),
+                       h.unsatisfied / h.rated if h.rated else None, h.heat, h.first_seen_at,
+                       h.computed_at, h.notified_at is not None) for h in rows]
+
+
 def _order_counts(orders: list[OrderRow]) -> tuple[list[OrderCount], OrderCount]:
     found: dict[str, OrderCount] = {}
     total = OrderCount("合计", "")
@@ -456,7 +501,8 @@ async def monthly(month: date, now: datetime, rules: Rules, rank: str = "reply")
     return Report(first, now, scope, before, year_ago, totals, total, _channels(months),
                   table, late, overdue, _by_department(late, overdue), orders, counts,
                   order_total, await _growth(this, earlier, GROWTH_MIN),
-                  benefits=await benefit_totals.month_totals(first, next_month(first)))
+                  benefits=await benefit_totals.month_totals(first, next_month(first)),
+                  hotspots=await _hotspots(scope))
 
 
 # --- XLSX --------------------------------------------------------------------------------
@@ -508,6 +554,7 @@ def _sheet_rows(report: Report) -> dict[str, tuple[tuple, Iterable[tuple]]]:
             ("逾期答复", "第一轮首次答复晚于当时有效的答复期限（含获准延期）；"
                          "逾期工作日按工作日历计算。"),
             ("超期未答复", "现在仍在办理中（未答复、未在等待群众补充材料）且已过答复期限。"),
+            ("热点", HOTSPOT_NOTE),
         ]),
         "类型总量": (("类型", "本月", "上月", "环比", "去年同月", "同比"),
                   compared(report.totals)),
@@ -535,6 +582,12 @@ def _sheet_rows(report: Report) -> dict[str, tuple[tuple, Iterable[tuple]]]:
                     for g in report.growth)),
         "还利于民": (("分组", "名称", "已核实金额（元）", "件数", "受益人次"),
                    _benefit_rows(report.benefits)),
+        "热点": (("热度", "热点", "代表性标题", "地区", "近30天件数", "上期件数", "增长",
+                "涉及群众", "涉及部门", "不满意占比", "首次出现", "最近计算", "已提醒"),
+               ((h.heat, h.label, h.title, h.region, h.count, h.previous, signed(h.growth),
+                 h.people, "、".join(h.departments), pct(h.unsatisfied), _when(h.first_seen_at),
+                 _when(h.computed_at), "是" if h.notified else "否")
+                for h in report.hotspots)),
     }
 
 

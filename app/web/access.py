@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
-from app.domain.states import Event, allowed_events
+from app.domain.states import FOLLOWED, Event, allowed_events
 from app.domain.types import DEPARTMENT_ROLES, Role
 from app.models import Account, Appeal
 from app.schemas.limits import TRACKING_NUMBER_MAX
@@ -34,7 +34,13 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = _heads_too({
     "reply": frozenset({H}),
     "return_appeal": frozenset({H}),
     "route_appeal": frozenset({D}),
+    # 并单 (app.web.merge_pages): the desk merges duplicates into a main appeal and undoes it.
+    "merge_appeals": frozenset({D}),
+    "unmerge_appeal": frozenset({D}),
     "returns_stats": frozenset({D, I}),
+    # 未诉先办 (app.web.hotspot_pages): the hotspots and their appeals, city-wide.
+    "hotspots": frozenset({D, I}),
+    "hotspot": frozenset({D, I}),
     "detectors": frozenset({D, I}),
     "detector_list": frozenset({D, I}),
     # Statistics: a handler sees only their own department's row (app.web.stats_pages).
@@ -171,8 +177,11 @@ def may_use(account: Account, route_name: str) -> bool:
 
 
 def buttons(account: Account, appeal: Appeal) -> dict[str, bool]:
-    """For each acting route: may this account use it on this appeal now?"""
+    """For each acting route: may this account use it on this appeal now? A merged member
+    takes the main's steps (并单): nothing of the kind is done on it directly."""
     events = allowed_events(appeal.status, account.role)
+    if appeal.merged_into_id is not None:
+        events = [e for e in events if e not in FOLLOWED and e is not Event.EXTENSION_REQUEST]
     return {name: may_use(account, name) and event in events
             for name, event in ROUTE_EVENTS.items()}
 

@@ -34,6 +34,7 @@ from app.web import (
     benefit_pages,
     desk,
     followup_pages,
+    hotspot_pages,
     model_pages,
     open311,
     public,
@@ -201,7 +202,7 @@ def create_app(settings: Settings, rules: Rules, *, manage_db: bool = True) -> S
                 *admin_api_clients.routes,
                 *desk.routes, *followup_pages.routes, *reveal_pages.routes, *search_pages.routes,
                 *attachment_pages.routes, *reply_pages.routes, *benefit_pages.routes,
-                *publication_pages.routes, *model_pages.routes,
+                *publication_pages.routes, *model_pages.routes, *hotspot_pages.routes,
                 *api.routes, *open311.routes,
                 Mount("/static", StaticFiles(directory=STATIC), name="static")],
         exception_handlers={

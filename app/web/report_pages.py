@@ -39,6 +39,7 @@ async def report_page(request: Request, account: Account) -> Response:
         "report": found, "errors": errors,
         "rates": stats.RATES, "rank_title": stats.RATE_BY_KEY[rank].title,
         "outcomes": report.OUTCOMES, "unassigned": UNASSIGNED,
+        "hotspot_note": report.HOTSPOT_NOTE,
     })
 
 

@@ -18,7 +18,7 @@ from app.domain.types import Role
 from app.models import Appeal, AppealEvent, AuditEntry, Department, RulesVersion
 from app.schemas import staff as forms
 from app.schemas.base import parse
-from app.services import accounts, api_clients, attachments, audit_log, supervision
+from app.services import accounts, api_clients, attachments, audit_log, merging, supervision
 from app.services import publication as publication_service
 from app.services.workflow import Actor
 from app.web import (
@@ -29,6 +29,7 @@ from app.web import (
     benefit_pages,
     desk,
     followup_pages,
+    hotspot_pages,
     model_pages,
     public_pages,
     publication_pages,
@@ -86,6 +87,7 @@ N = "{n}"  # the appeal's tracking number
 A = "{a}"  # a staff account's id (a handler of OWN, made for the cell)
 F = "{f}"  # an attachment of the cell's appeal (a picture its resident sent)
 K = "{k}"  # an Open311 client application, its key issued for the cell
+HS = "{h}"  # a hotspot (未诉先办) whose one member is the cell's appeal
 FILE = "file"  # 200, the attachment's bytes, as its type, with nosniff
 # Columns in the order of ROLES: anonymous, tracker, resident_account, handler_own,
 # handler_other, dispatcher, inspector, admin.
@@ -143,6 +145,11 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", f"/staff/appeals/{N}/reply"):  (LOGIN, LOGIN, NF, ACT, NF, NF, NF, NF, ACT),
     ("POST", f"/staff/appeals/{N}/return"): (LOGIN, LOGIN, NF, ACT, NF, NF, NF, NF, ACT),
     ("POST", f"/staff/appeals/{N}/route"):  (LOGIN, LOGIN, NF, NF, NF, ACT, NF, NF, NF),
+    # 并单 (issue 15): the desk merges into the cell's appeal, and undoes a merge of it.
+    ("POST", f"/staff/appeals/{N}/merge"):  (LOGIN, LOGIN, NF, NF, NF, ACT, NF, NF, NF),
+    ("POST", f"/staff/appeals/{N}/unmerge"): (LOGIN, LOGIN, NF, NF, NF, ACT, NF, NF, NF),
+    ("GET", f"/staff/appeals/{N}/merge"):   (NA,) * 9,
+    ("GET", f"/staff/appeals/{N}/unmerge"): (NA,) * 9,
     # 不予受理: the dispatcher's alone (a handler returns, an inspector supervises).
     ("POST", f"/staff/appeals/{N}/reject"): (LOGIN, LOGIN, NF, NF, NF, ACT, NF, NF, NF),
     ("POST", f"/staff/appeals/{N}/ask-info"): (LOGIN, LOGIN, NF, ACT, NF, NF, NF, NF, ACT),
@@ -309,6 +316,13 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"/admin/accounts/{A}/enable"): (NA,) * len(ROLES),
     ("POST", "/staff/audit"):               (NA,) * len(ROLES),
     ("POST", "/staff/models"):              (NA,) * len(ROLES),
+    # Issue 15 (app.web.hotspot_pages): hotspots and their appeals, for dispatchers and
+    # inspectors, city-wide.
+    ("GET", "/staff/hotspots"):             (LOGIN, LOGIN, NF, NF, NF, PAGE, PAGE, NF, NF),
+    ("GET", "/staff/hotspots?period=30"):   (LOGIN, LOGIN, NF, NF, NF, PAGE, PAGE, NF, NF),
+    ("GET", f"/staff/hotspots/{HS}"):       (LOGIN, LOGIN, NF, NF, NF, LISTED, LISTED, NF, NF),
+    ("POST", "/staff/hotspots"):            (NA,) * len(ROLES),
+    ("POST", f"/staff/hotspots/{HS}"):      (NA,) * len(ROLES),
     # Issue 13 (app.web.benefit_pages): 还利于民. The appeal's department records an entry
     # on a replied appeal (an event, the appeal stays replied); inspectors list the entries
     # and decide (the cell's form names no entry: refused beside it, nothing decided); the
@@ -399,6 +413,7 @@ FORM = {
                 "reply": "已责令施工单位夜间停工。"},
     "unpublish": {"reason": "访问矩阵撤下"},
     "consent-withdrawal": {},
+    "unmerge": {"reason": "访问矩阵撤销并单"},
     "benefits": {"kind": "refund", "amount": "120.50", "people": "1",
                  "evidence": "访问矩阵退费凭证"},
     "intake": {"type": "consultation", "region": "990100", "title": "来电咨询社保卡补办",
@@ -421,6 +436,8 @@ AFTER = {
     "approve": ("replied", OWN),
     "unpublish": ("replied", OWN),
     "consent-withdrawal": ("assigned", OWN),
+    "merge": ("assigned", OWN),
+    "unmerge": ("assigned", OWN),
 }
 # 督办 and 催办 cells: the order the appeal must already have, the form, the trail event
 # (the appeal's status and department stay as they were: "assigned" with OWN).
@@ -443,7 +460,8 @@ EVENT = {"acknowledge": "acknowledge", "reply": "reply", "return": "return",
          "decision": "extension_grant", "reject": "reject", "followup": "followup",
          "approve-reply": "approve_reply", "revise-reply": "revise_reply",
          "benefits": "benefit_record", "approve": "published", "unpublish": "unpublished",
-         "consent-withdrawal": "consent_withdrawn"}
+         "consent-withdrawal": "consent_withdrawn", "merge": "merge_main",
+         "unmerge": "unmerged"}
 EVENT.update(ORDER_EVENT)
 # Administrative cells: the form, and the audit entry the action leaves.
 ADMIN_FORM = {
@@ -471,10 +489,11 @@ def test_matrix_covers_every_staff_route_and_method():
                   *desk.routes, *followup_pages.routes, *admin_reference.routes,
                   *reveal_pages.routes, *search_pages.routes, *reply_pages.routes,
                   *attachment_pages.routes, *benefit_pages.routes, *admin_api_clients.routes,
-                  *public_pages.routes, *publication_pages.routes, *model_pages.routes]:
+                  *public_pages.routes, *publication_pages.routes, *model_pages.routes,
+                  *hotspot_pages.routes]:
         path = route.path.replace("{tracking_number}", N).replace("{account_id:int}", A) \
             .replace("{code}", OWN).replace("{attachment_id:int}", F) \
-            .replace("{client_id:int}", K)
+            .replace("{client_id:int}", K).replace("{hotspot_id}", HS)
         methods = (route.methods or {"GET"}) - {"HEAD"}
         for method in methods:
             served.add((method, path))
@@ -539,6 +558,19 @@ async def _give_order(app, appeal: Appeal, status: str) -> None:
                                  parse(forms.SupervisionAnswer, ORDER_FORM["answer"]))
 
 
+async def _hotspot_of(appeal: Appeal) -> int:
+    """A hotspot holding `appeal`, as a build leaves one."""
+    from datetime import UTC, datetime
+
+    from app.models import Hotspot, HotspotMember
+
+    now = datetime.now(UTC)
+    hotspot = await Hotspot.create(period_days=7, region_id=appeal.region_id, label="访问矩阵",
+                                   appeal_count=1, people=1, first_seen_at=now, computed_at=now)
+    await HotspotMember.create(hotspot_id=hotspot.id, appeal_id=appeal.id)
+    return hotspot.id
+
+
 PUBLICATION_NEEDED = ("approve", "unpublish", "consent-withdrawal")
 
 
@@ -601,8 +633,11 @@ async def test_route_role_matrix(app, staff_clients, method, path, role, outcome
     if K in url:
         issued, _ = await api_clients.issue(audit_log.CLI, unique("访问矩阵应用"))
         url = url.replace(K, str(issued.id))
+    if HS in url:
+        url = url.replace(HS, str(await _hotspot_of(made.appeal)))
     if action in PUBLICATION_NEEDED:
         await _publishable(made.appeal, action)
+    merge_form = await _merge_preconditions(app, made.appeal, action)
     before = await _snapshot(number)
     last_entry = await AuditEntry.all().order_by("-id").first()
     versions = await RulesVersion.all().count()
@@ -619,7 +654,8 @@ async def test_route_role_matrix(app, staff_clients, method, path, role, outcome
             assert tracked.status_code == 303
     try:
         if method == "POST":
-            form = FORM.get(action) or ORDER_FORM.get(action) or ADMIN_FORM.get(action, {})
+            form = merge_form or FORM.get(action) or ORDER_FORM.get(action) \
+                or ADMIN_FORM.get(action, {})
             response = await post_form(client, url, form, "/submit")
         else:
             response = await client.get(url)
@@ -632,6 +668,19 @@ async def test_route_role_matrix(app, staff_clients, method, path, role, outcome
     finally:
         if owned is not None:
             await owned.aclose()
+
+
+async def _merge_preconditions(app, appeal, action: str) -> dict:
+    """并单 cells: another appeal to merge into the cell's (its number is the form), or the
+    cell's appeal already merged into another (so that it can be undone)."""
+    if action not in ("merge", "unmerge"):
+        return {}
+    other = (await make_appeal("assigned", OWN, rules=app.state.rules,
+                               title=unique("并单矩阵"))).appeal
+    if action == "merge":
+        return {"members": other.tracking_number}
+    await merging.merge(other, [appeal], await factories.dispatcher())
+    return {}
 
 
 async def _check(client, url, number, title, before, action, response, outcome) -> None:

@@ -290,7 +290,7 @@ async def test_the_workbook_has_the_same_numbers_and_is_audited(golden, new_clie
 
     book = openpyxl.load_workbook(io.BytesIO(response.content))
     assert book.sheetnames == ["说明", "类型总量", "渠道总量", "部门排名", "逾期答复", "超期未答复", "督办汇总",
-                               "督办清单", "增长领域", "还利于民"]
+                               "督办清单", "增长领域", "还利于民", "热点"]
     totals = {r[0]: r[1:] for r in _rows(book["类型总量"])}
     assert totals["投诉"][:2] == (12, 5) and totals["投诉"][3] == 2
     assert totals["投诉"][2] == pytest.approx(1.4) and totals["投诉"][4] == pytest.approx(5.0)
