@@ -48,12 +48,13 @@ from app.domain.types import Role
 from app.models import Account, Department, Hotspot, HotspotMember, Region, SweepMark
 from app.notify import notices
 from app.notify.outbox import db_time, placeholders
-from classifier.tokenize import STOP_WORDS
+from classifier.tokenize import STOP_WORDS, is_meaningful, normalize, tokenize
 
 PERIODS = (7, 30)
 MATCH_SHARE = 0.5
 TYPICAL = 10  # percentile of members' similarity to the centroid that admits a previous one
 WORDS = 8
+TITLE_SAMPLE = 30  # titles cut with jieba per hotspot, for its words
 LABEL_WORDS = 3
 LOCK = "hotspots"
 SLOT = "hotspots:"
@@ -108,6 +109,7 @@ class Appeals:
     phones: list[str]
     departments: list[int | None]
     ratings: list[str]
+    titles: list[str] = field(default_factory=list)
 
 
 def _seconds(value: Any) -> float:
@@ -137,7 +139,8 @@ async def _read(start: datetime, end: datetime) -> tuple[Appeals, list[str]]:
         residents=[f"r{r['resident_id']}" if r["resident_id"] else "" for r in rows],
         phones=[r["phone_key"] or "" for r in rows],
         departments=[r["department_id"] for r in rows],
-        ratings=[r["rating"] or "" for r in rows])
+        ratings=[r["rating"] or "" for r in rows],
+        titles=[r["title"] or "" for r in rows])
     return found, documents
 
 
@@ -197,10 +200,30 @@ def _describe(appeals: Appeals, corpus: topics.Corpus, earlier, period: int, reg
     held = Counter(appeals.departments[i] for i in rows if appeals.departments[i] is not None)
     count, who = len(rows), people(appeals, rows)
     return Found(period, region, sorted(int(appeals.ids[i]) for i in rows),
-                 topics.top_words(centre, corpus.vocabulary, WORDS, STOP),
+                 _words(appeals, rows, centre, corpus),
                  int(appeals.ids[rows[int(np.argmax(similarity))]]), count, previous, who,
                  rated, unsatisfied, [d for d, _ in held.most_common()],
                  topics.heat(who, count, previous, rated, unsatisfied))
+
+
+def _words(appeals: Appeals, rows: np.ndarray, centre: np.ndarray,
+           corpus: topics.Corpus) -> list[str]:
+    """The hotspot's top words as a reader says them: jieba's words of (a sample of) its
+    titles that several of them share, heaviest first by the centroid weight of the word's
+    bigrams; the centroid's bigram phrases when the titles share none."""
+    heavy = {str(corpus.vocabulary[i]): float(centre[i]) for i in np.flatnonzero(centre)}
+    titles = [appeals.titles[i] for i in rows[:TITLE_SAMPLE]] if appeals.titles else []
+    held: Counter[str] = Counter()
+    for title in titles:
+        held.update({w for w in tokenize(normalize(title)) if len(w) >= 2 and is_meaningful(w)})
+    needed = max(2, len(titles) // 4)
+    scored = []
+    for word, count in held.items():
+        weight = sum(heavy.get(word[i:i + 2], 0.0) for i in range(len(word) - 1))
+        if count >= needed and weight > 0:
+            scored.append((count * weight, word))
+    words = [w for _, w in sorted(scored, reverse=True)[:WORDS]]
+    return words or topics.top_words(centre, corpus.vocabulary, WORDS, STOP)
 
 
 def compute(appeals: Appeals, documents: list[str], now: datetime,
