@@ -71,7 +71,7 @@ class SimilarPolicy:
     (lower when the same person wrote it: same phone or account)."""
 
     window_days: int = 90
-    min_similarity: float = 0.5
+    min_similarity: float = 0.4
     same_person_similarity: float = 0.3
 
 
