@@ -46,10 +46,10 @@ async def test_each_role_sees_the_buttons_the_state_table_gives_it(database, new
     accepted = await make_appeal("accepted", OWN)
 
     page = (await dispatcher.get(f"/staff/appeals/{waiting.number}")).text
-    assert _forms(page) == {"route", "reject"}
+    assert _forms(page) == {"route", "reject", "merge"}  # issue 15: 并单 into an open appeal
     assert "不属于本平台受理范围" in page
     page = (await dispatcher.get(f"/staff/appeals/{accepted.number}")).text
-    assert _forms(page) == {"remind"}  # issue 10: 催办 the department holding it
+    assert _forms(page) == {"remind", "merge"}  # issue 10: 催办 the department holding it
     page = (await handler.get(f"/staff/appeals/{accepted.number}")).text
     assert _forms(page) == {"reply", "ask-info", "extension", "return"}
 

@@ -5,7 +5,6 @@ Skipped where ../shared is absent (the data never enters the repository).
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ import pytest
 from sklearn.model_selection import GroupShuffleSplit
 
 from classifier.training import evaluate, join_text, read_csv_examples, train_model
+from tests.benchmarks.cv_classifier import read_rows, rows_apart_from
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 APPEALS = SHARED / "appeals_train.csv"
@@ -22,20 +22,6 @@ pytestmark = [
     pytest.mark.shared_data,
     pytest.mark.skipif(not APPEALS.is_file(), reason=f"{SHARED} is absent"),
 ]
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def rows_apart_from(held_out: list[dict], appeals: list[dict], titles: list[dict]) -> list[dict]:
-    """Training rows sharing neither a title nor a body with the held-out messages."""
-    held_titles = {r["title"].strip() for r in held_out}
-    held_bodies = {r["detail"].strip() for r in held_out}
-    rows = [r for r in appeals if r["title"].strip() not in held_titles
-            and r["detail"].strip() not in held_bodies]
-    return rows + [r for r in titles if r["title"].strip() not in held_titles]
 
 
 def test_default_settings_reach_macro_f1_092_on_held_out_titled_messages():
