@@ -13,8 +13,8 @@ from app.services import intake
 from tests.conftest import GOOD_APPEAL, unique
 
 
-async def test_a_receipt_row_that_cannot_be_written_leaves_no_appeal(database, rules,
-                                                                      monkeypatch):
+async def submit_with_a_broken_receipt(rules, monkeypatch) -> tuple[str, str]:
+    """A submission whose receipt row the database refuses; its (title, mail address)."""
     title = unique("整体回滚")
     address = f"{unique('r')}@example.cn"
 
@@ -28,6 +28,12 @@ async def test_a_receipt_row_that_cannot_be_written_leaves_no_appeal(database, r
                                  rules)
     with pytest.raises(IntegrityError):
         await intake.submit(rules, submission)
+    return title, address
+
+
+async def test_a_receipt_row_that_cannot_be_written_leaves_no_appeal(database, rules,
+                                                                      monkeypatch):
+    title, address = await submit_with_a_broken_receipt(rules, monkeypatch)
     assert not await Appeal.filter(title=title).exists()
     assert not await AppealEvent.filter(appeal__title=title).exists()
     assert not await OutboxMessage.filter(to_address=address).exists()

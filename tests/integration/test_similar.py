@@ -10,16 +10,13 @@ import dataclasses
 import random
 from datetime import timedelta
 
-import pytest
-from tortoise.exceptions import IntegrityError
-
 from app.domain import similarity
 from app.models import Appeal, AppealBand, AppealSketch, Region
-from app.notify import notices, outbox
-from app.services import intake, similar
+from app.services import similar
 from app.services.workflow import now_utc
-from tests.conftest import GOOD_APPEAL, unique
+from tests.conftest import unique
 from tests.factories import default_rules, make_appeal, submit
+from tests.integration.test_intake_atomic import submit_with_a_broken_receipt
 
 # The rules' own thresholds, as tuned (routing.yaml `similar:`).
 POLICY = default_rules().routing.similar
@@ -176,20 +173,8 @@ async def test_the_sketch_is_written_with_the_appeal(database):
 
 
 async def test_a_failed_submission_leaves_no_sketch(database, rules, monkeypatch):
-    title = unique("整体回滚")
-    address = f"{unique('r')}@example.cn"
     before = (await AppealSketch.all().count(), await AppealBand.all().count())
-
-    async def broken_receipt(appeal):
-        # text_body is NOT NULL: the database refuses this row, with the appeal's own rows.
-        return await outbox.enqueue(kind="receipt", to=address, subject=title, text=None,
-                                    html="<p></p>")
-
-    monkeypatch.setattr(notices, "appeal_received", broken_receipt)
-    submission = intake.validate({**GOOD_APPEAL, "title": title, "contact_email": address},
-                                 rules)
-    with pytest.raises(IntegrityError):
-        await intake.submit(rules, submission)
+    title, _ = await submit_with_a_broken_receipt(rules, monkeypatch)
     assert not await Appeal.filter(title=title).exists()
     assert (await AppealSketch.all().count(), await AppealBand.all().count()) == before
 
