@@ -13,6 +13,7 @@ import pytest
 
 from classifier.pipeline import Settings
 from classifier.training import cross_validated_report, group_keys, read_csv_examples
+from tests.conftest import USE_PG
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 APPEALS = SHARED / "appeals_train.csv"
@@ -26,6 +27,8 @@ pytestmark = [
     pytest.mark.shared_data,
     pytest.mark.skipif(not (APPEALS.is_file() and TITLES.is_file()),
                        reason=f"{SHARED} is absent"),
+    # No database: it runs once, on the SQLite side (CI runs the engines side by side).
+    pytest.mark.skipif(USE_PG, reason="no database involved; the SQLite run has it"),
 ]
 
 

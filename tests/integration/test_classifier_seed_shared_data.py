@@ -15,6 +15,7 @@ import pytest
 from classifier.seed import load_seed_model
 from classifier.tokenize import STOP_WORDS
 from classifier.training import evaluate, join_text, read_csv_examples
+from tests.conftest import USE_PG
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 APPEALS = SHARED / "appeals_train.csv"
@@ -22,6 +23,8 @@ APPEALS = SHARED / "appeals_train.csv"
 pytestmark = [
     pytest.mark.shared_data,
     pytest.mark.skipif(not APPEALS.is_file(), reason=f"{SHARED} is absent"),
+    # No database: it runs once, on the SQLite side (CI runs the engines side by side).
+    pytest.mark.skipif(USE_PG, reason="no database involved; the SQLite run has it"),
 ]
 
 

@@ -13,6 +13,7 @@ from sklearn.model_selection import GroupShuffleSplit
 
 from classifier.training import evaluate, join_text, read_csv_examples, train_model
 from tests.benchmarks.cv_classifier import read_rows, rows_apart_from
+from tests.conftest import USE_PG
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 APPEALS = SHARED / "appeals_train.csv"
@@ -21,6 +22,8 @@ TITLES = SHARED / "appeal_titles_train.csv"
 pytestmark = [
     pytest.mark.shared_data,
     pytest.mark.skipif(not APPEALS.is_file(), reason=f"{SHARED} is absent"),
+    # No database: it runs once, on the SQLite side (CI runs the engines side by side).
+    pytest.mark.skipif(USE_PG, reason="no database involved; the SQLite run has it"),
 ]
 
 
