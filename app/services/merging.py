@@ -27,7 +27,7 @@ from tortoise.transactions import in_transaction
 from app.domain.states import OPEN, STATUS_LABELS, Event, Status
 from app.domain.types import AppealType
 from app.models import Appeal, AppealEvent
-from app.services.errors import Conflict, ServiceError
+from app.services.errors import ServiceError
 from app.services.workflow import Actor, followers, move, now_utc, transition
 
 MAX_MEMBERS = 200
@@ -154,12 +154,6 @@ async def group_of(appeal: Appeal) -> tuple[Appeal | None, list[Appeal]]:
     if main is appeal and not members:
         return None, []
     return main, members
-
-
-def assert_not_follower(appeal: Appeal) -> None:
-    """Staff act on the main; a member only follows it."""
-    if appeal.merged_into_id is not None and Status(appeal.status) in OPEN:
-        raise Conflict("该诉求已并单，请在主诉求上办理。")
 
 
 async def merge_numbers(main: Appeal, numbers: str, actor: Actor) -> list[Appeal]:
