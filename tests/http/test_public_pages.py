@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import random
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -17,7 +16,7 @@ from app.web.app import PUBLIC_RATE_SCALE, create_app
 from app.web.security import RateLimited
 from tests import conftest
 from tests.conftest import make_client
-from tests.factories import OWN, make_appeal, make_publication
+from tests.factories import OWN, make_appeal, make_publication, quiet_month
 from tests.integration.test_search import phrase
 
 OTHER = "990100-jiaoyu"
@@ -127,8 +126,8 @@ async def test_bad_input_is_said_beside_its_field_and_the_rest_still_works(datab
 
 def _quiet_month() -> tuple[str, datetime]:
     """A month long past that no other test writes appeals in."""
-    year, month = random.randrange(2005, 2015), random.randrange(1, 13)
-    return f"{year}-{month:02d}", datetime(year, month, 10, 2, tzinfo=UTC)
+    at = quiet_month()
+    return f"{at.year}-{at.month:02d}", at
 
 
 async def test_scorecards_hide_small_cells_and_rank_by_the_inspectors_rule(database, rules,
