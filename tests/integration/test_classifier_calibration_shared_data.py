@@ -19,8 +19,8 @@ SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 APPEALS = SHARED / "appeals_train.csv"
 TITLES = SHARED / "appeal_titles_train.csv"
 GOAL = 0.97  # the goal stated beside confidence_threshold in routing_rules/routing.yaml
-# Measured 0.0079 (3 folds, random_state 0; 0.0137 with the word-bigram/title features being
-# tuned now); the bound leaves room for such tuning.
+# Measured 0.0079 (3 folds, random_state 0), 0.0137 with the word-bigram/title features, 0.0120
+# with today's NB-SVM/LinearSVC blend; the bound leaves room for such tuning.
 ECE_BOUND = 0.02
 
 pytestmark = [

@@ -3,7 +3,7 @@ both shared files reaches macro-F1 0.93 over the official method's two seeds (th
 tests/benchmarks/cv_classifier.py, its ten folds run in two processes).
 
 Skipped where ../shared is absent, and in the PostgreSQL run: it touches no database, and the
-two engines' suites run side by side in CI. It takes four minutes on two cores, and its
+two engines' suites run side by side in CI. It takes six minutes on two cores, and its
 margin is a thousandth: it runs when MINSHENG_SLOW_TESTS=1 is set (`pytest -m shared_data`
 with it measures the classifier), not in every run, so that a new scikit-learn release
 cannot stop everything else from landing.
@@ -24,7 +24,7 @@ pytestmark = [
     pytest.mark.skipif(not has_data(SHARED), reason=f"{SHARED} is absent"),
     pytest.mark.skipif(USE_PG, reason="no database involved; the SQLite run measures it"),
     pytest.mark.skipif(os.environ.get("MINSHENG_SLOW_TESTS") != "1",
-                       reason="four minutes of cross-validation: set MINSHENG_SLOW_TESTS=1"),
+                       reason="six minutes of cross-validation: set MINSHENG_SLOW_TESTS=1"),
 ]
 
 

@@ -55,7 +55,7 @@ def corpus() -> tuple[list[str], list[str]]:
 @pytest.fixture(scope="module")
 def model() -> TrainedModel:
     texts, labels = corpus()
-    return train_model(texts, labels)
+    return train_model(texts, labels, cv_folds=2)
 
 
 def test_tokenizer_keeps_government_terms_from_the_user_dictionary():

@@ -55,12 +55,22 @@ def model_dir(data, tmp_path_factory) -> Path:
 
 
 def test_train_writes_a_model_folder_and_reports_cross_validation(data, tmp_path, capsys):
-    assert main(["train", "--data", str(data), "--out", str(tmp_path / "m")]) == 0
+    assert main(["train", "--data", str(data), "--cv", "2", "--out", str(tmp_path / "m")]) == 0
     out = capsys.readouterr().out
-    assert "cross-validated" in out and "macro-F1" in out
+    assert "cross-validated (2 folds" in out and "macro-F1" in out
     meta = json.loads((tmp_path / "m" / "meta.json").read_text(encoding="utf-8"))
     assert meta["n_examples"] == sum(len(t) for t in CORPUS.values())
     assert (tmp_path / "m" / "model.joblib").is_file()
+
+
+def test_train_measures_nothing_unless_asked_and_refuses_one_fold(data, tmp_path, capsys):
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "m")]) == 0
+    assert "cross-validated" not in capsys.readouterr().out
+    meta = json.loads((tmp_path / "m" / "meta.json").read_text(encoding="utf-8"))
+    assert meta["cv_metrics"] is None
+    assert main(["train", "--data", str(data), "--cv", "1", "--out", str(tmp_path / "n")]) != 0
+    assert_plain_error(capsys, "--cv needs at least 2 folds")
+    assert not (tmp_path / "n").exists()
 
 
 def test_train_joins_several_files_and_a_missing_text_column_counts_as_empty(data, tmp_path):
