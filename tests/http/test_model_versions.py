@@ -187,7 +187,8 @@ async def test_scheduled_retrain_waits_for_its_period(database, tmp_path, clean_
 
     from app.services.workflow import now_utc
 
-    root, now = tmp_path / "models", now_utc()
+    # Noon UTC, so that an hour later is the same day whenever the test runs.
+    root, now = tmp_path / "models", now_utc().replace(hour=12, minute=0, second=0)
     assert await model_versions.scheduled_retrain(root, SEED_CACHE, 0, 10, now) is None
     # First sight starts the clock; nothing runs until every_days have passed.
     assert await model_versions.scheduled_retrain(root, SEED_CACHE, 7, 10**9, now) is None
