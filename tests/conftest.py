@@ -1,5 +1,6 @@
 """Shared fixtures: a fresh database (SQLite, or PostgreSQL with MINSHENG_TEST_PG=1), the
-app, HTTP clients, staff accounts. Nothing of ours is mocked."""
+app, HTTP clients, staff accounts. Nothing of ours is mocked; only the cost of argon2id in this
+process is turned down (below)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from argon2 import PasswordHasher, Type
 
 from app import db
 from app.domain.types import Role
 from app.rules import load_rules
+from app.services import accounts
 from app.settings import ROOT, Settings
 
 USE_PG = os.environ.get("MINSHENG_TEST_PG") == "1"
@@ -25,6 +28,13 @@ SHARED = ROOT.parent / "shared"
 # One var directory per engine, so the two suites can run at the same time (.ci/run).
 TEST_VAR = ROOT / "var" / ("test-pg" if USE_PG else "test")
 PASSWORD = "correct-horse-battery"
+
+# argon2id at the library's recommended cost takes ~0.2 s of CPU per hash or check, by design,
+# and the suite makes thousands: most of its time. In this process it runs at its lowest cost.
+# Each hash carries its own parameters, so hashes written by the CLIs and servers the tests
+# start (at the real cost, which test_accounts_cli checks) still verify here, and the reverse.
+accounts.HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID)
+accounts._DUMMY_HASH = accounts.HASHER.hash("minsheng-dummy-password")
 _counter = itertools.count(1)
 
 

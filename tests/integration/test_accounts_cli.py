@@ -29,11 +29,16 @@ async def _database_rows(url: str, query: str) -> list[tuple]:
 
 
 async def _verifies(url: str, username: str, password: str) -> bool:
-    from argon2 import PasswordHasher
+    from argon2 import PasswordHasher, Type, extract_parameters
     from argon2.exceptions import VerificationError
 
     rows = await _database_rows(url, "SELECT username, password_hash FROM account")
     stored = dict(rows)[username]
+    # What the CLI writes is argon2id at the library's recommended cost (the tests' own process
+    # hashes at the lowest: tests/conftest.py).
+    recommended, written = PasswordHasher(), extract_parameters(stored)
+    assert (written.type, written.time_cost, written.memory_cost, written.parallelism) == \
+        (Type.ID, recommended.time_cost, recommended.memory_cost, recommended.parallelism)
     try:
         return PasswordHasher().verify(stored, password)
     except VerificationError:
