@@ -40,7 +40,7 @@ def periodic_jobs(settings: Settings, rules: Any) -> list[PeriodicJob]:
     use the database's newest rules, checked every few seconds, and hand back to triage any
     appeal a process routed to a department just deactivated, before it saw the change.
     """
-    from app.services import idempotency, model_versions, open_data, similar
+    from app.services import idempotency, model_versions, open_data, similar, throttle
     from app.services.reference_edits import send_back
     from app.services.rules_store import RULES_CHECK_SECONDS, LiveRules
     from app.services.sweep import sweep
@@ -78,6 +78,7 @@ def periodic_jobs(settings: Settings, rules: Any) -> list[PeriodicJob]:
 
     jobs: list[PeriodicJob] = [(SWEEP_SECONDS, sla_sweep), (OPEN_DATA_SECONDS, daily_open_data),
                                (idempotency.PURGE_SECONDS, idempotency.purge),
+                               (throttle.PURGE_SECONDS, throttle.purge),
                                (RETRAIN_CHECK_SECONDS, scheduled_retrain),
                                (SIMILAR_PRUNE_SECONDS, similar_prune),
                                (HOTSPOTS_CHECK_SECONDS, hotspot_build)]

@@ -1,4 +1,5 @@
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 from app.models.fields import UtcDatetimeField
@@ -68,6 +69,10 @@ class LoginThrottle(Model):
     key = fields.CharField(max_length=64, primary_key=True)
     failures = fields.IntField(default=0)
     locked_until = UtcDatetimeField(null=True)
+    # A name quiet for throttle.FORGET_AFTER is forgotten (a worker job), so that strangers'
+    # guesses do not pile up rows for ever.
+    last_failed_at = UtcDatetimeField(null=True)
 
     class Meta:
         table = "login_throttle"
+        indexes = (Index(fields=("last_failed_at",)),)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from app.models import LoginThrottle
@@ -21,6 +22,11 @@ from app.services.workflow import now_utc
 
 FREE_FAILURES = 5
 MAX_LOCK = timedelta(minutes=15)
+# A name with no failure for this long starts again with its free attempts: past MAX_LOCK the
+# count only keeps the lock at its longest, and the rows of every name a stranger ever tried
+# would otherwise be kept for ever.
+FORGET_AFTER = timedelta(days=1)
+PURGE_SECONDS = 3600.0
 T = TypeVar("T")
 
 
@@ -67,20 +73,34 @@ async def failed(*names: str) -> None:
 
 async def _count_failure(row_key: str, now: datetime) -> None:
     try:
-        await LoginThrottle.get_or_create(key=row_key)
+        await LoginThrottle.get_or_create(key=row_key, defaults={"last_failed_at": now})
     except IntegrityError:
         pass  # created by a concurrent failure a moment ago
     async with in_transaction():
-        row = await LoginThrottle.get(key=row_key).select_for_update()
-        failures = row.failures + 1
-        lock = lock_for(failures)
-        await LoginThrottle.filter(key=row_key).update(
-            failures=failures, locked_until=now + lock if lock else None)
+        row = await LoginThrottle.get_or_none(key=row_key).select_for_update()
+        if row is not None:
+            failures = row.failures + 1
+            lock = lock_for(failures)
+            await LoginThrottle.filter(key=row_key).update(
+                failures=failures, locked_until=now + lock if lock else None,
+                last_failed_at=now)
+            return
+    # Forgotten by the purge between the two steps (it had been quiet for a day): count anew.
+    await _count_failure(row_key, now)
 
 
 async def forget(*names: str) -> None:
     """A right password, or a new one: the count starts again."""
     await LoginThrottle.filter(key__in=[key(n) for n in names]).delete()
+
+
+async def purge(*, at: datetime | None = None) -> int:
+    """Forget the names that have not failed for FORGET_AFTER and are not locked (a periodic
+    job of the worker); how many."""
+    now = at or now_utc()
+    quiet = Q(last_failed_at__lt=now - FORGET_AFTER) | Q(last_failed_at__isnull=True)
+    unlocked = Q(locked_until__isnull=True) | Q(locked_until__lte=now)
+    return await LoginThrottle.filter(quiet & unlocked).delete()
 
 
 async def attempt(names: Iterable[str], verify: Callable[[], Awaitable[T | None]]) -> T | None:

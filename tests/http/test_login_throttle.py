@@ -113,3 +113,41 @@ async def test_endless_failures_keep_the_lock_at_its_ceiling(database):
     assert throttle.MAX_LOCK - timedelta(minutes=1) < wait <= throttle.MAX_LOCK
     assert throttle.lock_for(throttle.FREE_FAILURES + 12) == throttle.MAX_LOCK
     assert throttle.lock_for(10_000) == throttle.MAX_LOCK  # no overflow, ever
+
+
+async def test_names_quiet_for_a_day_are_forgotten_by_the_worker_and_locks_are_kept(database,
+                                                                                    rules):
+    import asyncio
+
+    from app.notify.worker import OutboxWorker
+    from app.worker import periodic_jobs, run_worker
+    from tests.conftest import test_settings
+
+    quiet, recent, locked = "quiet-name", "recent-name", "locked-name"
+    await throttle.failed(quiet, recent, locked)
+    for _ in range(throttle.FREE_FAILURES + 1):
+        await throttle.failed(locked)
+    row = await LoginThrottle.get(key=throttle.key(recent))
+    assert row.failures == 1 and row.last_failed_at is not None
+    now = now_utc()
+    # The quiet one failed a day and a minute ago, and the locked one is still locked then.
+    await LoginThrottle.filter(key=throttle.key(quiet)).update(
+        last_failed_at=now - throttle.FORGET_AFTER - timedelta(minutes=1))
+    await LoginThrottle.filter(key=throttle.key(locked)).update(
+        last_failed_at=now - throttle.FORGET_AFTER - timedelta(minutes=1),
+        locked_until=now + timedelta(minutes=5))
+    settings = test_settings(database)
+    jobs = periodic_jobs(settings, rules)
+    assert (throttle.PURGE_SECONDS, throttle.purge) in jobs
+    await run_worker(settings, asyncio.Event(), jobs, once=True,
+                     outbox=OutboxWorker(settings, only_ids=[]))
+    assert not await LoginThrottle.exists(key=throttle.key(quiet))
+    assert await LoginThrottle.exists(key=throttle.key(recent))
+    with pytest.raises(throttle.LoginLocked):
+        await throttle.check(locked)  # a lock outlives the purge
+    # A day after the lock ends, the locked name too starts again with its free attempts.
+    assert await throttle.purge(at=now + throttle.FORGET_AFTER + timedelta(minutes=6)) >= 2
+    assert not await LoginThrottle.filter(key__in=[throttle.key(n) for n in
+                                                   (quiet, recent, locked)]).exists()
+    await throttle.failed(quiet)
+    assert (await LoginThrottle.get(key=throttle.key(quiet))).failures == 1
