@@ -50,6 +50,30 @@ def library_versions() -> dict[str, str]:
     }
 
 
+class NgramParts:
+    """The meaningful words of each word n-gram feature (jieba words joined by spaces), as flat
+    arrays: feature i's are `names[parts[indptr[i]:indptr[i + 1]]]`, and `counts` holds how
+    many words the n-gram has (its push is shared among them all)."""
+
+    def __init__(self, feature_names: np.ndarray):
+        ids: dict[str, int] = {}
+        meaningful: dict[str, bool] = {}
+        indptr, parts, counts = [0], [], []
+        for name in feature_names:
+            words = name.split(" ")
+            for word in words:
+                if word not in meaningful:
+                    meaningful[word] = is_meaningful(word)
+                if meaningful[word]:
+                    parts.append(ids.setdefault(word, len(ids)))
+                    counts.append(len(words))
+            indptr.append(len(parts))
+        self.indptr = np.array(indptr, dtype=np.int64)
+        self.parts = np.array(parts, dtype=np.int64)
+        self.counts = np.array(counts, dtype=np.float64)
+        self.names = np.array(list(ids), dtype=object)
+
+
 class TrainedModel:
     """A fitted pipeline whose `predict_top` returns categories, probabilities and driving words."""
 
@@ -66,6 +90,9 @@ class TrainedModel:
             self._word_meaningful = np.fromiter(
                 map(is_meaningful, self._word_names), dtype=bool, count=len(self._word_names)
             )
+        self._ngram_parts = (NgramParts(self._word_names)
+                             if self._word_names is not None and self._word_meaningful is None
+                             else None)
         self._sigmoids = _sigmoid_parameters(pipeline)
         self._vectorizers = _fast_vectorizers(pipeline)
 
@@ -127,7 +154,7 @@ class TrainedModel:
             row = features[:, :n_words].tocsr()
             idx, values = row.indices, row.data
         if self._word_meaningful is None:
-            return [self._driving_ngrams(idx, values, c, n) for c in classes]
+            return self._driving_ngrams(idx, values, classes, n)
         keep = self._word_meaningful[idx]
         idx, values = idx[keep], values[keep]
         contribution = values * self._word_coef[np.ix_(np.asarray(classes), idx)]
@@ -139,21 +166,34 @@ class TrainedModel:
             result.append(self._word_names[idx[best]].tolist())
         return result
 
-    def _driving_ngrams(
-        self, idx: np.ndarray, values: np.ndarray, c: int, n: int
-    ) -> list[str]:
-        """Word n-gram vocabularies: share each feature's push among its meaningful words."""
-        contribution = values * self._word_coef[c, idx]
-        names = self._word_names[idx]
-        scores: dict[str, float] = {}
-        for name, score in zip(names, contribution, strict=True):
-            if score <= 0:
+    def _driving_ngrams(self, idx: np.ndarray, values: np.ndarray, classes: np.ndarray,
+                        n: int) -> list[list[str]]:
+        """Word n-gram vocabularies: share each positive feature's push among its meaningful
+        words and add up per word (in the order features and words come, as a plain loop
+        would: equal totals keep the first seen first)."""
+        ngrams = self._ngram_parts
+        starts = ngrams.indptr[idx]
+        lengths = ngrams.indptr[idx + 1] - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return [[] for _ in classes]
+        row = np.repeat(np.arange(len(idx)), lengths)
+        pos = np.arange(total) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        parts, counts = ngrams.parts[pos], ngrams.counts[pos]
+        result = []
+        for scores in values * self._word_coef[np.ix_(np.asarray(classes), idx)]:
+            push = scores[row].astype(np.float64)
+            keep = push > 0
+            if not keep.any():
+                result.append([])
                 continue
-            parts = name.split(" ")
-            for part in parts:
-                if is_meaningful(part):
-                    scores[part] = scores.get(part, 0.0) + float(score) / len(parts)
-        return sorted(scores, key=lambda w: -scores[w])[:n]
+            unique, first, inverse = np.unique(parts[keep], return_index=True,
+                                               return_inverse=True)
+            totals = np.bincount(inverse, weights=push[keep] / counts[keep])
+            seen = np.argsort(first, kind="stable")
+            best = seen[np.argsort(-totals[seen], kind="stable")[:n]]
+            result.append(ngrams.names[unique[best]].tolist())
+        return result
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write `model.joblib` and `meta.json` into the folder `path`, each replaced atomically."""

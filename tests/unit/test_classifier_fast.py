@@ -10,7 +10,7 @@ from scipy import sparse
 
 from classifier.model import TrainedModel
 from classifier.pipeline import TextPrep
-from classifier.tokenize import get_tokenizer, tokenize
+from classifier.tokenize import get_tokenizer, is_meaningful, tokenize
 from classifier.training import train_model
 from tests.unit.test_classifier import corpus
 
@@ -55,7 +55,19 @@ def reference_driving_words(
     """Per class, the plain loop (the one word n-gram models use): add up each positive
     feature's push over its meaningful words, best first."""
     row = features[:, : model._word_coef.shape[1]].tocsr()
-    return [model._driving_ngrams(row.indices, row.data, c, n) for c in classes]
+    names = model._word_names[row.indices]
+    result = []
+    for c in classes:
+        scores: dict[str, float] = {}
+        for name, score in zip(names, row.data * model._word_coef[c, row.indices], strict=True):
+            if score <= 0:
+                continue
+            parts = name.split(" ")
+            for part in parts:
+                if is_meaningful(part):
+                    scores[part] = scores.get(part, 0.0) + float(score) / len(parts)
+        result.append(sorted(scores, key=lambda w: -scores[w])[:n])
+    return result
 
 
 def test_cutting_piece_by_piece_gives_jiebas_words_for_the_whole_text():
