@@ -4,7 +4,9 @@ The figures are the inspectors' (app.services.stats: the same definitions, the s
 grouped scan, the same minimum volume for ranking, the same trend), shown without anything
 that could point at one appeal: a count under `public_min_cell` (routing_rules/detectors.yaml
 `stats.public_min_cell`, default 5) reads "<5", and a rate or a mean over fewer appeals than
-that is not shown. No figure links to a list of appeals.
+that is not shown. Where the hidden counts of a table could be worked out as its total minus
+the counts shown (one hidden count, or hidden counts adding up to under the threshold), the
+smallest shown counts are hidden too ("—"). No figure links to a list of appeals.
 """
 
 from __future__ import annotations
@@ -113,6 +115,30 @@ class Scorecard:
     min_cell: int
 
 
+def complement(counts: list[int], min_cell: int) -> set[int]:
+    """The rows whose count must be hidden as well, so that no small count follows from the
+    total minus the others: while the hidden counts are a single one or add up to under
+    `min_cell`, the smallest count still shown is hidden too."""
+    hidden = [i for i, n in enumerate(counts) if 0 < n < min_cell]
+    if not hidden:
+        return set()
+    shown = sorted((n, i) for i, n in enumerate(counts) if n >= min_cell)
+    extra: set[int] = set()
+    while shown and (len(hidden) + len(extra) == 1
+                     or sum(counts[i] for i in [*hidden, *extra]) < min_cell):
+        extra.add(shown.pop(0)[1])
+    return extra
+
+
+def lines(rows: list[stats.Row], min_cell: int,
+          names: Mapping[str, str] | None = None) -> list[Line]:
+    """A table's rows as the public reads them, with the complementary counts hidden."""
+    found = [line(r, min_cell, (names or {}).get(r.code)) for r in rows]
+    for i in complement([r.counts["received"] for r in rows], min_cell):
+        found[i] = replace(found[i], received=HIDDEN)
+    return found
+
+
 def count_text(n: int, min_cell: int) -> str:
     return f"<{min_cell}" if 0 < n < min_cell else str(n)
 
@@ -142,13 +168,23 @@ def month_line(month: stats.Month, min_cell: int) -> MonthLine:
     return MonthLine(month.month, count_text(month.received, min_cell), on_time)
 
 
+def month_lines(months: list[stats.Month], min_cell: int) -> list[MonthLine]:
+    found = [month_line(m, min_cell) for m in months]
+    for i in complement([m.received for m in months], min_cell):
+        found[i] = replace(found[i], received=HIDDEN)
+    return found
+
+
 def month_bars(months: list[stats.Month], min_cell: int) -> list[tuple[stats.Bar, str]]:
-    """The inspectors' volume bars; a month under the threshold drawn empty, labelled "<N"."""
+    """The inspectors' volume bars; a month under the threshold drawn empty, labelled "<N",
+    and a month hidden as its complement drawn empty, labelled "—"."""
+    extra = complement([m.received for m in months], min_cell)
     found = []
-    for month, bar in zip(months, stats.bars(months), strict=True):
-        if 0 < month.received < min_cell:
+    for i, (month, bar) in enumerate(zip(months, stats.bars(months), strict=True)):
+        label = HIDDEN if i in extra else count_text(month.received, min_cell)
+        if i in extra or 0 < month.received < min_cell:
             bar = replace(bar, y=stats.CHART_HEIGHT, height=0)
-        found.append((bar, count_text(month.received, min_cell)))
+        found.append((bar, label))
     return found
 
 
@@ -159,13 +195,12 @@ async def scorecard(period: Period, now: datetime, min_volume: int, min_cell: in
     scope = stats.StatsScope(period.start, period.end)
     tables = await stats.by_department_and_region(scope, now, RANK, min_volume,
                                                   with_trend=True)
-    names = region_names or {}
     months = tables.departments.months or []
     return Scorecard(
         period,
-        [line(r, min_cell) for r in tables.departments.rows],
-        [line(r, min_cell, names.get(r.code)) for r in tables.regions.rows],
-        line(tables.departments.total, min_cell), [month_line(m, min_cell) for m in months],
+        lines(tables.departments.rows, min_cell),
+        lines(tables.regions.rows, min_cell, region_names),
+        line(tables.departments.total, min_cell), month_lines(months, min_cell),
         month_bars(months, min_cell), min_volume, min_cell)
 
 

@@ -20,6 +20,7 @@ from tests.factories import OWN, make_appeal, make_publication, quiet_month
 from tests.integration.test_search import phrase
 
 OTHER = "990100-jiaoyu"
+THIRD = "990100-jiaotong"
 COUNTY = "990102"  # 东城区, under 云州市 (990100)
 NEXT = re.compile(r'<a href="(\?[^"]*)" rel="next">')
 
@@ -137,14 +138,20 @@ async def test_scorecards_hide_small_cells_and_rank_by_the_inspectors_rule(datab
         await make_appeal("replied", OTHER, rules=rules, at=at)
     for n in range(12):
         await make_appeal("replied", OWN, rules=rules, at=at + timedelta(hours=n))
+    for n in range(7):
+        await make_appeal("replied", THIRD, rules=rules, at=at + timedelta(hours=n))
     page = await client.get("/public/stats", params={"period": key})
     assert page.status_code == 200
     own_name = (await Department.get(code=OWN)).name
     other_name = (await Department.get(code=OTHER)).name
+    third_name = (await Department.get(code=THIRD)).name
     section = page.text.split('id="by-department"')[1].split("</section>")[0]
     rows = dict(re.findall(r'data-label="部门">([^<]+)</td>(.*?)</tr>', section))
     assert '<td data-label="受理">12</td>' in rows[own_name]
     assert '<td data-label="受理">&lt;5</td>' in rows[other_name]
+    # 22 - 12 - 7 would give the 3: the smallest count shown is hidden as well.
+    assert '<td data-label="受理">—</td>' in rows[third_name]
+    assert "%" in rows[third_name]  # its own rates are over enough appeals
     # Under the threshold: no rate, no mean; and fewer than min_volume: not ranked.
     assert '<td data-label="按时答复率">—</td>' in rows[other_name]
     assert '<td data-label="平均答复工作日">—</td>' in rows[other_name]
@@ -152,11 +159,11 @@ async def test_scorecards_hide_small_cells_and_rank_by_the_inspectors_rule(datab
     assert page.text.count("不参与排名") >= 1
     assert re.search(r'<td data-label="排名">1</td><td data-label="部门">' + own_name,
                      section)
-    assert "<td data-label=\"受理\">15</td>" in page.text  # the total
+    assert "<td data-label=\"受理\">22</td>" in page.text  # the total
     assert "/staff/" not in page.text.split("<main>")[1]  # no link to any appeal
     assert "口径说明" in page.text and "第一轮首次答复时间不晚于答复期限" in page.text
     region = page.text.split('id="by-region"')[1].split("</section>")[0]
-    assert "云州市" in region and "15" in region
+    assert "云州市" in region and "22" in region
 
 
 async def test_a_year_scorecard_has_a_trend_month_by_month(database, rules, client):

@@ -55,11 +55,16 @@ def test_a_rate_or_a_mean_over_fewer_appeals_than_the_threshold_is_not_shown():
 
 
 def test_a_small_month_is_drawn_as_an_empty_bar_labelled_less_than_the_threshold():
-    scope = stats.StatsScope(date(2026, 1, 1), date(2026, 2, 28))
-    months = [stats.Month("2026-01", scope, 3, 3, 3), stats.Month("2026-02", scope, 30, 20, 25)]
-    (small, small_label), (big, big_label) = scorecards.month_bars(months, 5)
+    scope = stats.StatsScope(date(2026, 1, 1), date(2026, 3, 31))
+    months = [stats.Month("2026-01", scope, 3, 3, 3), stats.Month("2026-02", scope, 40, 20, 25),
+              stats.Month("2026-03", scope, 30, 20, 25)]
+    (small, small_label), (big, big_label), (hidden, hidden_label) = \
+        scorecards.month_bars(months, 5)
     assert small.height == 0 and small_label == "<5"
-    assert big.height == stats.CHART_HEIGHT and big_label == "30"
+    assert big.height == stats.CHART_HEIGHT and big_label == "40"
+    # The year's total minus 40 would give the small month: the smallest other goes too.
+    assert hidden.height == 0 and hidden_label == "—"
+    assert [m.received for m in scorecards.month_lines(months, 5)] == ["<5", "40", "—"]
     assert scorecards.month_line(months[0], 5).on_time == "—"
     assert scorecards.month_line(months[1], 5).on_time == "80.0%"
 
