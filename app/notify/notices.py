@@ -270,6 +270,22 @@ async def reminder(appeal: Appeal, department: Department | None, recipients: It
                             "sender": sender, "due_at": appeal.reply_due_at})
 
 
+async def review_requested(appeal: Appeal, department: Department | None,
+                           heads: Iterable[Any], author: str, dedupe_key: str) -> int:
+    """A reply waits for review (审核): to the department's heads."""
+    return await _to_staff("review_requested", heads, dedupe_key,
+                           {**_staff_context(appeal, department), "author": author,
+                            "due_at": appeal.reply_due_at})
+
+
+async def review_returned(appeal: Appeal, department: Department | None, author: Any,
+                          author_name: str, head: str, note: str, dedupe_key: str) -> int:
+    """The head returned a reply for revision: to the handler who wrote it, with the note."""
+    return await _to_staff("review_returned", [author], dedupe_key,
+                           {**_staff_context(appeal, department), "author": author_name,
+                            "head": head, "note": note, "due_at": appeal.reply_due_at})
+
+
 def hotspot_url(hotspot_id: int) -> str:
     return f"{_base_url}/staff/hotspots/{hotspot_id}"
 

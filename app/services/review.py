@@ -8,10 +8,13 @@ reaches the resident, no reply is kept and no notice is sent until the head appr
 
 from __future__ import annotations
 
+from tortoise.transactions import in_transaction
+
 from app.domain.states import Event, Status
 from app.domain.types import Role
-from app.models import AppealEvent, Department
+from app.models import Account, AppealEvent, Department
 from app.models.appeals import Appeal
+from app.notify import notices
 from app.rules import Rules
 from app.schemas.replies import Revise
 from app.schemas.staff import Reply
@@ -51,8 +54,19 @@ async def submit(appeal: Appeal, actor: Actor, form: Reply) -> Appeal:
     members = await lockstep(appeal)
     if members:
         handling.refuse_personal_data(form.reply, [appeal, *members])
-    return await transition(appeal, Event.SUBMIT_REPLY, actor, note=SUBMITTED,
-                            data={"text": form.reply}, public=False)
+    async with in_transaction():
+        appeal = await transition(appeal, Event.SUBMIT_REPLY, actor, note=SUBMITTED,
+                                  data={"text": form.reply}, public=False)
+        event = await AppealEvent.filter(appeal_id=appeal.id, kind=Event.SUBMIT_REPLY.value) \
+            .order_by("-id").first()
+        department = await Department.get(id=appeal.department_id)
+        heads = await Account.filter(role=Role.HEAD.value, department_id=appeal.department_id,
+                                     is_active=True).exclude(email=None)
+        if actor.account is not None:
+            heads = [h for h in heads if h.id != actor.account.id]
+        await notices.review_requested(appeal, department, heads, actor.label,
+                                       f"review:{event.id}")
+    return appeal
 
 
 async def pending(appeal: Appeal) -> AppealEvent | None:
@@ -86,6 +100,12 @@ async def approve(rules: Rules, appeal: Appeal, actor: Actor) -> str:
 async def revise(appeal: Appeal, actor: Actor, form: Revise) -> str:
     """Back to the handler with the head's note: the appeal is in hand again, clock running."""
     found = await _waiting(appeal, actor)
-    await transition(appeal, Event.REVISE_REPLY, actor, note=form.note,
-                     data={"submitted": found.id}, public=False)
+    async with in_transaction():
+        await transition(appeal, Event.REVISE_REPLY, actor, note=form.note,
+                         data={"submitted": found.id}, public=False)
+        author = found.actor
+        if author is not None and author.email and author.is_active:
+            department = await Department.get(id=appeal.department_id)
+            await notices.review_returned(appeal, department, author, found.actor_label,
+                                          actor.label, form.note, f"revised:{found.id}")
     return REVISED

@@ -25,6 +25,7 @@ from app.models import (
     RulesVersion,
 )
 from app.services import replies
+from tests import factories
 from tests.conftest import login, make_staff, post_form, unique
 from tests.factories import make_appeal
 
@@ -260,8 +261,10 @@ async def _kinds(appeal_id: int) -> list[str]:
 
 
 async def _notices(number: str) -> int:
-    """Mail and SMS to the resident about the appeal (each names its number)."""
-    return await OutboxMessage.filter(text_body__contains=number).count()
+    """Mail and SMS to the resident about the appeal (each names its number; the staff's
+    review mails do too, and are not counted)."""
+    return await OutboxMessage.filter(text_body__contains=number) \
+        .exclude(kind__startswith="review_").count()
 
 
 async def test_with_review_on_a_reply_waits_for_the_head_who_sends_it(
@@ -325,6 +328,37 @@ async def test_a_reply_returned_for_revision_is_an_event_and_the_handler_replies
     assert await AppealReply.filter(appeal_id=appeal.id).count() == 1
     assert (await _kinds(appeal.id))[-4:] == ["submit_reply", "revise_reply", "submit_reply",
                                               "approve_reply"]
+
+
+async def test_the_head_is_mailed_each_reply_to_review_and_the_handler_each_return(
+        app, database, new_client, review_on):
+    made = await make_appeal("accepted", OWN, rules=app.state.rules)
+    page = f"/staff/appeals/{made.number}"
+    writer = await factories.make_staff(Role.HANDLER, OWN,
+                                        email=f"{unique('writer')}@example.cn")
+    chief = await factories.make_staff(Role.HEAD, OWN, email=f"{unique('chief')}@example.cn")
+    handler, head = new_client(), new_client()
+    await login(handler, writer.username)
+    await login(head, chief.username)
+
+    def mails(to: str, kind: str):
+        return OutboxMessage.filter(to_address=to, kind=kind, text_body__contains=made.number)
+
+    await post_form(handler, f"{page}/reply", {"reply": "已经处理了，请知悉。"}, page)
+    asked = await mails(chief.email, "review_requested").get()
+    assert made.number in asked.subject and "等待您审核" in asked.text_body
+    assert f"/staff/appeals/{made.number}" in asked.text_body
+    assert not await mails(writer.email, "review_requested").exists()  # not to the writer
+    note = "请写明维修完成的时间，并电话 13812345678 联系物业核实。"
+    await post_form(head, f"{page}/revise-reply", {"note": note}, page)
+    back = await mails(writer.email, "review_returned").get()
+    assert "退回修改" in back.subject and "请写明维修完成的时间" in back.text_body
+    assert "13812345678" not in back.text_body + back.html_body  # staff mails are masked
+    await post_form(handler, f"{page}/reply", {"reply": "物业公司已于本周五修复电梯。"}, page)
+    assert await mails(chief.email, "review_requested").count() == 2  # each submission
+    await post_form(head, f"{page}/approve-reply", {}, page)
+    assert (await Appeal.get(id=made.appeal.id)).status == "replied"
+    assert await mails(writer.email, "review_returned").count() == 1
 
 
 async def test_a_heads_own_reply_is_not_reviewed_and_a_head_of_another_department_sees_nothing(
