@@ -286,6 +286,15 @@ async def review_returned(appeal: Appeal, department: Department | None, author:
                             "head": head, "note": note, "due_at": appeal.reply_due_at})
 
 
+async def followup_reopened(appeal: Appeal, department: Department | None,
+                            recipients: Iterable[Any], note: str, dedupe_key: str) -> int:
+    """回访: the resident said the problem is not solved, and the appeal is the department's
+    again with a new deadline."""
+    return await _to_staff("followup_reopened", recipients, dedupe_key,
+                           {**_staff_context(appeal, department), "note": note,
+                            "due_at": appeal.reply_due_at})
+
+
 def hotspot_url(hotspot_id: int) -> str:
     return f"{_base_url}/staff/hotspots/{hotspot_id}"
 

@@ -21,18 +21,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from app.domain.deadlines import ClockFacts, reply_clock
 from app.domain.outcomes import RATINGS
 from app.domain.sla_policy import FollowupPolicy
 from app.domain.states import Event, Status
 from app.domain.types import AppealType
-from app.models import Appeal
+from app.models import Appeal, AppealEvent
+from app.notify import notices
 from app.rules import Rules
 from app.schemas.followup import SOLVED, Followup
 from app.services.detectors import Sql
 from app.services.errors import ServiceError
 from app.services.lists import PAGE_SIZE, read_seek_cursor, seek_cursor
+from app.services.supervision import department_people
 from app.services.workflow import Actor, now_utc, transition
 
 ALWAYS = (AppealType.COMPLAINT.value, AppealType.REPORT.value)
@@ -120,6 +123,15 @@ async def due(rules: Rules, now: datetime, after: str | None = None,
     return DuePage(appeals, int(counted[0]["n"]), _cursor(appeals[-1]) if more else None)
 
 
+async def _tell_department(appeal: Appeal, note: str) -> None:
+    if appeal.department_id is None:
+        return
+    event = await AppealEvent.filter(appeal_id=appeal.id,
+                                     kind=Event.FOLLOWUP_UNSOLVED.value).order_by("-id").first()
+    department, people = await department_people(appeal.department_id)
+    await notices.followup_reopened(appeal, department, people, note, f"reopened:{event.id}")
+
+
 def awaits_call(appeal: Appeal) -> bool:
     """Closed, and its current closing has no settled call."""
     return appeal.status == Status.CLOSED and appeal.closed_at is not None and (
@@ -163,8 +175,11 @@ async def record(rules: Rules, appeal: Appeal, actor: Actor, form: Followup) -> 
                     "sla_state": "ok", "extension_days": 0, "extension_requested_days": 0}
         if appeal.merged_into_id is not None:  # 并单: a member's redo is its own
             changes["merged_into_id"] = None
-        await transition(appeal, Event.FOLLOWUP_UNSOLVED, actor, at=at, guard=guard,
-                         note=f"{said}。重新交承办部门办理", data=data, changes=changes)
+        async with in_transaction():
+            appeal = await transition(appeal, Event.FOLLOWUP_UNSOLVED, actor, at=at,
+                                      guard=guard, note=f"{said}。重新交承办部门办理",
+                                      data=data, changes=changes)
+            await _tell_department(appeal, form.note)
         return "已记录回访：问题未解决，已重新交承办部门办理"
     if solved == "unsolved":
         data["reopen_used"] = True

@@ -44,7 +44,7 @@ def _due(rules: Rules, at: datetime, days: int) -> datetime:
     return compute_deadline(at, days, rules.calendar).due_at
 
 
-async def _department_people(department_id: int) -> tuple[Department, list]:
+async def department_people(department_id: int) -> tuple[Department, list]:
     department = await Department.get(id=department_id)
     handlers = await Account.filter(role__in=sorted(DEPARTMENT_ROLES),
                                     department_id=department_id,
@@ -70,7 +70,7 @@ async def issue(rules: Rules, appeal: Appeal, actor: Actor, form: Supervise, *,
         await transition(appeal, Event.SUPERVISE, actor, note=form.reason, at=at, public=False,
                          data={"order": order.id, "round": 1, "days": form.days,
                                "due_at": due_at.isoformat()})
-        department, people = await _department_people(appeal.department_id)
+        department, people = await department_people(appeal.department_id)
         await notices.supervision_issued(appeal, department, people, form.reason, due_at,
                                          f"supervise:{order.id}:1")
     return order
@@ -136,7 +136,7 @@ async def reissue(rules: Rules, appeal: Appeal, actor: Actor, form: Supervise, *
                         note=form.reason, at=at,
                         data={"days": form.days, "due_at": due_at.isoformat()})
     async with in_transaction():
-        department, people = await _department_people(order.department_id)
+        department, people = await department_people(order.department_id)
         await notices.supervision_issued(appeal, department, people, form.reason, due_at,
                                          f"supervise:{order.id}:{round_}")
     return order
@@ -148,7 +148,7 @@ async def remind(appeal: Appeal, actor: Actor, form: Reminder, *,
     at = at or now_utc()
     async with in_transaction():
         await transition(appeal, Event.REMIND, actor, note=form.note, at=at, public=False)
-        department, people = await _department_people(appeal.department_id)
+        department, people = await department_people(appeal.department_id)
         await notices.reminder(appeal, department, people, form.note, actor.label)
     return appeal
 
@@ -220,7 +220,7 @@ async def escalate_batch(now: datetime, inspectors: list) -> int:
         async with outbox.batched():
             for order in orders:
                 if order.department_id not in people:
-                    people[order.department_id] = await _department_people(order.department_id)
+                    people[order.department_id] = await department_people(order.department_id)
                 department, recipients = people[order.department_id]
                 await notices.supervision_escalated(
                     appeals[order.appeal_id], department, [*recipients, *inspectors],

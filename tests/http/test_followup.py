@@ -13,12 +13,13 @@ from tortoise import connections
 
 from app.domain.sla_policy import FollowupPolicy
 from app.domain.types import Role
-from app.models import Appeal, AppealEvent
+from app.models import Appeal, AppealEvent, OutboxMessage
 from app.schemas import appeals, staff
 from app.schemas.base import parse
 from app.services import clocks, followup, handling
 from app.services.detectors import Sql
 from app.services.workflow import now_utc
+from tests import factories
 from tests.conftest import login, make_staff, post_form, unique
 from tests.factories import OWN, SECOND_REPLY, handler_of, make_appeal
 
@@ -103,8 +104,17 @@ async def test_not_solved_reopens_the_appeal_once_and_the_second_does_not(
     assert call.status_code == 200 and "138****5678" in call.text
     assert "13812345678" not in call.text
 
+    handler = await factories.make_staff(Role.HANDLER, OWN, email=f"{unique('h')}@example.cn")
+
+    def told():
+        return OutboxMessage.filter(to_address=handler.email, kind="followup_reopened",
+                                    text_body__contains=made.number)
+
     first = await post_form(desk, page, UNSOLVED, page)
     assert first.status_code == 303 and first.headers["location"] == "/staff/followup"
+    mail = await told().get()  # the department hears that the appeal is its own again
+    assert "回访未解决" in mail.subject and "电梯仍然经常停运" in mail.text_body
+    assert "13812345678" not in mail.text_body + mail.html_body
     listed = await _list(desk)
     assert "已重新交承办部门办理" in listed  # the flash
     assert made.number not in listed
@@ -130,6 +140,7 @@ async def test_not_solved_reopens_the_appeal_once_and_the_second_does_not(
     kinds = await AppealEvent.filter(appeal_id=appeal.id, kind__startswith="followup") \
         .order_by("id").values_list("kind", flat=True)
     assert kinds == ["followup_unsolved", "followup"]
+    assert await told().count() == 1  # the second "not solved" reopens nothing
     assert made.number not in await _list(desk)
     again = await post_form(desk, page, SOLVED, page)  # nothing left to record
     assert again.status_code == 409 and "本次办结已回访" in again.text
