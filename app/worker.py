@@ -28,6 +28,7 @@ CLOSED_DEPARTMENTS_SECONDS = 60.0
 OPEN_DATA_SECONDS = 600.0
 RETRAIN_CHECK_SECONDS = 3600.0
 SIMILAR_PRUNE_SECONDS = 3600.0
+ATTACHMENT_PRUNE_SECONDS = 6 * 3600.0
 # Hotspots: checked every minute; each slot of hotspots.every_minutes is built once.
 HOTSPOTS_CHECK_SECONDS = 60.0
 
@@ -70,6 +71,13 @@ def periodic_jobs(settings: Settings, rules: Any) -> list[PeriodicJob]:
         days = current().routing.similar.window_days + 1
         return await similar.prune(datetime.now(UTC) - timedelta(days=days))
 
+    async def attachment_prune():
+        # Files no row names (an upload whose transaction failed), a day after their write.
+        from app.services import attachments
+
+        root = settings.attachments_dir or settings.var_dir / "attachments"
+        return await attachments.prune(attachments.Store(root))
+
     async def hotspot_build():
         # 未诉先办 (app.services.hotspots): one worker builds per slot; 0 minutes is off.
         from app.services import hotspots
@@ -81,7 +89,8 @@ def periodic_jobs(settings: Settings, rules: Any) -> list[PeriodicJob]:
                                (throttle.PURGE_SECONDS, throttle.purge),
                                (RETRAIN_CHECK_SECONDS, scheduled_retrain),
                                (SIMILAR_PRUNE_SECONDS, similar_prune),
-                               (HOTSPOTS_CHECK_SECONDS, hotspot_build)]
+                               (HOTSPOTS_CHECK_SECONDS, hotspot_build),
+                               (ATTACHMENT_PRUNE_SECONDS, attachment_prune)]
     if isinstance(rules, LiveRules):
         async def closed_departments():
             return await send_back(current())

@@ -27,4 +27,5 @@ class Attachment(Model):
 
     class Meta:
         table = "attachment"
-        indexes = (Index(fields=("appeal_id", "id")),)
+        # sha256: the worker's prune asks which stored files any row still names.
+        indexes = (Index(fields=("appeal_id", "id")), Index(fields=("sha256",)))

@@ -14,9 +14,10 @@ import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -187,7 +188,11 @@ class Store:
     def put(self, item: Cleaned) -> None:
         target = self.path(item.sha256)
         if target.exists():
-            return
+            try:
+                os.utime(target)  # fresh again: the prune leaves it to the row being written
+                return
+            except FileNotFoundError:
+                pass  # pruned a moment ago: written anew below
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         try:
@@ -207,6 +212,54 @@ class Store:
 
     def read(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
+
+    def older_than(self, seconds: float) -> Iterator[tuple[str | None, Path]]:
+        """Files not written or reused for `seconds`: (sha256, path) for stored files,
+        (None, path) for a write a crash left half done."""
+        if not self.root.is_dir():
+            return
+        before = time.time() - seconds
+        for folder in sorted(self.root.iterdir()):
+            if not folder.is_dir() or len(folder.name) != 2:
+                continue
+            for path in folder.iterdir():
+                if _modified(path) >= before:
+                    continue
+                if path.name.startswith(".incoming-"):
+                    yield None, path
+                elif len(path.name) == 64 and path.name.startswith(folder.name):
+                    yield path.name, path
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return float("inf")
+
+
+PRUNE_AFTER = timedelta(days=1)  # far longer than any upload's transaction
+PRUNE_BATCH = 500
+
+
+async def prune(store: Store, *, keep: timedelta = PRUNE_AFTER) -> int:
+    """Delete the files no attachment row names (an upload whose appeal or reply was then
+    refused or rolled back), and half-written ones, untouched for `keep`: a worker job.
+    How many were deleted."""
+    seconds = keep.total_seconds()
+    found = await asyncio.to_thread(lambda: list(store.older_than(seconds)))
+    deleted = 0
+    for start in range(0, len(found), PRUNE_BATCH):
+        batch = found[start:start + PRUNE_BATCH]
+        named = {sha for sha, _ in batch if sha}
+        kept = set(await Attachment.filter(sha256__in=sorted(named))
+                   .values_list("sha256", flat=True)) if named else set()
+        for sha, path in batch:
+            # Looked at again just before: an upload of the same content touches the file.
+            if sha not in kept and _modified(path) < time.time() - seconds:
+                path.unlink(missing_ok=True)
+                deleted += 1
+    return deleted
 
 
 def rows(items: list[Cleaned], *, account: Account | None, role: str, occasion: Occasion,

@@ -399,3 +399,45 @@ async def test_a_phone_number_in_a_file_name_is_masked_on_the_staff_page(app, da
     async with _handler_client(app) as handler:
         page = (await handler.get(f"/staff/appeals/{made.number}")).text
     assert "13912345678" not in page and "139****5678" in page
+
+
+async def test_the_worker_deletes_files_no_row_names_a_day_after_they_were_written(
+        database, rules, client):
+    import asyncio
+    import os
+    import time
+
+    from app.notify.worker import OutboxWorker
+    from app.worker import periodic_jobs, run_worker
+
+    title = unique("附件保留")
+    response = await post_files(client, "/submit", {**GOOD_APPEAL, "title": title},
+                                [("现场.pdf", PDF + unique("%").encode(), "application/pdf")])
+    assert response.status_code == 200, response.text
+    row = await Attachment.get(appeal_id=(await _appeal_titled(title)).id)
+    store = service.Store(TEST_VAR / "attachments")
+
+    def a_file(tag: str) -> service.Cleaned:
+        item = service.clean(service.Sent("x.pdf", PDF + unique(tag).encode()))
+        store.put(item)
+        return item
+
+    orphan, fresh = a_file("%orphan"), a_file("%fresh")  # as if their appeals rolled back
+    half = store.path(orphan.sha256).parent / ".incoming-crashed"
+    half.write_bytes(b"half a file")
+    two_days_ago = time.time() - 2 * 86400
+    for path in (store.path(row.sha256), store.path(orphan.sha256), half):
+        os.utime(path, (two_days_ago, two_days_ago))
+
+    settings = settings_for(database)
+    await run_worker(settings, asyncio.Event(), periodic_jobs(settings, rules), once=True,
+                     outbox=OutboxWorker(settings, only_ids=[]))
+    assert not store.path(orphan.sha256).exists() and not half.exists()
+    assert store.path(fresh.sha256).exists()  # a day has not passed: perhaps still uploading
+    assert stored(row).startswith(b"%PDF")  # named by its row: kept however old
+
+    # The same content sent again makes the file fresh, so the prune leaves it to the new row.
+    os.utime(store.path(fresh.sha256), (two_days_ago, two_days_ago))
+    store.put(fresh)
+    assert store.path(fresh.sha256).stat().st_mtime > time.time() - 60
+    assert await service.prune(store) == 0
