@@ -6,7 +6,8 @@ that could point at one appeal: a count under `public_min_cell` (routing_rules/d
 `stats.public_min_cell`, default 5) reads "<5", and a rate or a mean over fewer appeals than
 that is not shown. Where the hidden counts of a table could be worked out as its total minus
 the counts shown (one hidden count, or hidden counts adding up to under the threshold), the
-smallest shown counts are hidden too ("—"). No figure links to a list of appeals.
+smallest shown counts are hidden too ("—"); one region's departments, which add up to that
+region's row, count as a table of their own. No figure links to a list of appeals.
 """
 
 from __future__ import annotations
@@ -115,28 +116,48 @@ class Scorecard:
     min_cell: int
 
 
-def complement(counts: list[int], min_cell: int) -> set[int]:
-    """The rows whose count must be hidden as well, so that no small count follows from the
-    total minus the others: while the hidden counts are a single one or add up to under
-    `min_cell`, the smallest count still shown is hidden too."""
-    hidden = [i for i, n in enumerate(counts) if 0 < n < min_cell]
-    if not hidden:
-        return set()
-    shown = sorted((n, i) for i, n in enumerate(counts) if n >= min_cell)
-    extra: set[int] = set()
-    while shown and (len(hidden) + len(extra) == 1
-                     or sum(counts[i] for i in [*hidden, *extra]) < min_cell):
-        extra.add(shown.pop(0)[1])
-    return extra
+def complement(counts: list[int], min_cell: int,
+               groups: list[list[int]] | None = None) -> set[int]:
+    """The rows whose count must be hidden as well, so that no small count follows from a
+    total minus the others shown. The whole table is one total; each of `groups` (row
+    indices, e.g. one region's departments, whose sum its region's row shows) is another.
+    In each, while the hidden counts are a single one or add up to under `min_cell`, the
+    smallest count still shown is hidden too, until no total gives anything away."""
+    small = {i for i, n in enumerate(counts) if 0 < n < min_cell}
+    hidden = set(small)
+    totals = [list(range(len(counts))), *(groups or [])]
+    changed = bool(hidden)
+    while changed:
+        changed = False
+        for rows in totals:
+            inside = [i for i in rows if i in hidden]
+            if not inside:
+                continue
+            shown = sorted((counts[i], i) for i in rows if counts[i] > 0 and i not in hidden)
+            while shown and (len(inside) == 1 or sum(counts[i] for i in inside) < min_cell):
+                extra = shown.pop(0)[1]
+                hidden.add(extra)
+                inside.append(extra)
+                changed = True
+    return hidden - small
 
 
-def lines(rows: list[stats.Row], min_cell: int,
-          names: Mapping[str, str] | None = None) -> list[Line]:
+def lines(rows: list[stats.Row], min_cell: int, names: Mapping[str, str] | None = None,
+          groups: list[list[int]] | None = None) -> list[Line]:
     """A table's rows as the public reads them, with the complementary counts hidden."""
     found = [line(r, min_cell, (names or {}).get(r.code)) for r in rows]
-    for i in complement([r.counts["received"] for r in rows], min_cell):
+    for i in complement([r.counts["received"] for r in rows], min_cell, groups):
         found[i] = replace(found[i], received=HIDDEN)
     return found
+
+
+def region_groups(departments: list[stats.Row]) -> list[list[int]]:
+    """The departments of each region (a department's code starts with its region's), whose
+    counts add up to about what that region's row shows."""
+    by_region: dict[str, list[int]] = {}
+    for i, row in enumerate(departments):
+        by_region.setdefault(row.code.split("-", 1)[0], []).append(i)
+    return [rows for rows in by_region.values() if len(rows) > 1]
 
 
 def count_text(n: int, min_cell: int) -> str:
@@ -198,7 +219,8 @@ async def scorecard(period: Period, now: datetime, min_volume: int, min_cell: in
     months = tables.departments.months or []
     return Scorecard(
         period,
-        lines(tables.departments.rows, min_cell),
+        lines(tables.departments.rows, min_cell,
+              groups=region_groups(tables.departments.rows)),
         lines(tables.regions.rows, min_cell, region_names),
         line(tables.departments.total, min_cell), month_lines(months, min_cell),
         month_bars(months, min_cell), min_volume, min_cell)
