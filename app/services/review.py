@@ -3,7 +3,8 @@ a handler's reply waits for the department head, who sends it to the resident as
 returns it for revision with a note. Off by default; the head's own replies go out at once.
 
 The reply waiting is the text of its SUBMIT_REPLY event (events are the record): nothing
-reaches the resident, no reply is kept and no notice is sent until the head approves it.
+reaches the resident, no reply is kept and the resident is sent no notice until the head
+approves it. The heads are mailed that a reply waits, the handler that it came back.
 """
 
 from __future__ import annotations
