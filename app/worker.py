@@ -75,8 +75,7 @@ def periodic_jobs(settings: Settings, rules: Any) -> list[PeriodicJob]:
         # Files no row names (an upload whose transaction failed), a day after their write.
         from app.services import attachments
 
-        root = settings.attachments_dir or settings.var_dir / "attachments"
-        return await attachments.prune(attachments.Store(root))
+        return await attachments.prune(attachments.Store.of(settings))
 
     async def hotspot_build():
         # 未诉先办 (app.services.hotspots): one worker builds per slot; 0 minutes is off.

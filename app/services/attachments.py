@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from starlette.datastructures import UploadFile
@@ -180,6 +181,11 @@ class Store:
     def __init__(self, root: Path):
         self.root = root
 
+    @classmethod
+    def of(cls, settings: Any) -> Store:
+        """The store `settings` name (MINSHENG_ATTACHMENTS_DIR, else under the var dir)."""
+        return cls(settings.attachments_dir or settings.var_dir / "attachments")
+
     def path(self, sha256: str) -> Path:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise ValueError("not a sha256")
@@ -213,17 +219,17 @@ class Store:
     def read(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
 
-    def older_than(self, seconds: float) -> Iterator[tuple[str | None, Path]]:
-        """Files not written or reused for `seconds`: (sha256, path) for stored files,
-        (None, path) for a write a crash left half done."""
+    def last_touched(self, newest: float, oldest: float) -> Iterator[tuple[str | None, Path]]:
+        """Files last written or reused between `oldest` and `newest` (seconds ago):
+        (sha256, path) for stored files, (None, path) for a write a crash left half done."""
         if not self.root.is_dir():
             return
-        before = time.time() - seconds
+        now = time.time()
         for folder in sorted(self.root.iterdir()):
             if not folder.is_dir() or len(folder.name) != 2:
                 continue
             for path in folder.iterdir():
-                if _modified(path) >= before:
+                if not now - oldest <= _modified(path) < now - newest:
                     continue
                 if path.name.startswith(".incoming-"):
                     yield None, path
@@ -239,6 +245,9 @@ def _modified(path: Path) -> float:
 
 
 PRUNE_AFTER = timedelta(days=1)  # far longer than any upload's transaction
+# Only files last touched within this much before PRUNE_AFTER are looked up: older ones were
+# there for earlier runs (a worker down for longer leaves its orphans in place).
+PRUNE_WINDOW = timedelta(days=7)
 PRUNE_BATCH = 500
 
 
@@ -247,7 +256,8 @@ async def prune(store: Store, *, keep: timedelta = PRUNE_AFTER) -> int:
     refused or rolled back), and half-written ones, untouched for `keep`: a worker job.
     How many were deleted."""
     seconds = keep.total_seconds()
-    found = await asyncio.to_thread(lambda: list(store.older_than(seconds)))
+    oldest = seconds + PRUNE_WINDOW.total_seconds()
+    found = await asyncio.to_thread(lambda: list(store.last_touched(seconds, oldest)))
     deleted = 0
     for start in range(0, len(found), PRUNE_BATCH):
         batch = found[start:start + PRUNE_BATCH]

@@ -36,8 +36,7 @@ def policy_of(request: HTTPConnection) -> Policy:
 
 
 def store_of(request: HTTPConnection) -> attachments.Store:
-    settings = settings_of(request)
-    return attachments.Store(settings.attachments_dir or settings.var_dir / "attachments")
+    return attachments.Store.of(settings_of(request))
 
 
 async def checked(request: HTTPConnection, form, errors: dict[str, str]
