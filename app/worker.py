@@ -28,6 +28,8 @@ CLOSED_DEPARTMENTS_SECONDS = 60.0
 OPEN_DATA_SECONDS = 600.0
 RETRAIN_CHECK_SECONDS = 3600.0
 SIMILAR_PRUNE_SECONDS = 3600.0
+# 疑似重复: new appeals are compared with the index at every poll, a batch at a time.
+SIMILAR_MARK_SECONDS = POLL_SECONDS
 ATTACHMENT_PRUNE_SECONDS = 6 * 3600.0
 # Hotspots: checked every minute; each slot of hotspots.every_minutes is built once.
 HOTSPOTS_CHECK_SECONDS = 60.0
@@ -71,6 +73,11 @@ def periodic_jobs(settings: Settings, rules: Any) -> list[PeriodicJob]:
         days = current().routing.similar.window_days + 1
         return await similar.prune(datetime.now(UTC) - timedelta(days=days))
 
+    async def similar_marks():
+        # Each new appeal's most similar earlier appeal (app.services.similar.mark_pending).
+        policy = current().routing.similar
+        return await similar.mark_pending(policy)
+
     async def attachment_prune():
         # Files no row names (an upload whose transaction failed), a day after their write.
         from app.services import attachments
@@ -88,6 +95,7 @@ def periodic_jobs(settings: Settings, rules: Any) -> list[PeriodicJob]:
                                (throttle.PURGE_SECONDS, throttle.purge),
                                (RETRAIN_CHECK_SECONDS, scheduled_retrain),
                                (SIMILAR_PRUNE_SECONDS, similar_prune),
+                               (SIMILAR_MARK_SECONDS, similar_marks),
                                (HOTSPOTS_CHECK_SECONDS, hotspot_build),
                                (ATTACHMENT_PRUNE_SECONDS, attachment_prune)]
     if isinstance(rules, LiveRules):

@@ -16,7 +16,13 @@ from app.models.outbox import OutboxAttempt, OutboxMessage
 from app.models.public import ApiClient, Benefit, IdempotencyRecord, Publication
 from app.models.reference import RulesVersion
 from app.models.reveals import Reveal
-from app.models.similarity import AppealBand, AppealSketch, Hotspot, HotspotMember
+from app.models.similarity import (
+    AppealBand,
+    AppealSketch,
+    Hotspot,
+    HotspotMember,
+    SimilarPending,
+)
 from app.models.supervision import SupervisionOrder
 
 __all__ = [
@@ -48,6 +54,7 @@ __all__ = [
     "ReplyTemplate",
     "Reveal",
     "RulesVersion",
+    "SimilarPending",
     "SupervisionOrder",
     "SweepMark",
     "TrackingCounter",

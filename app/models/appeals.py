@@ -77,6 +77,12 @@ class Appeal(Model):
     # 并单 (0021; app.services.merging): the main appeal this one follows, NULL when it is
     # handled on its own. No foreign key: a plain column keeps the migration simple.
     merged_into_id = fields.BigIntField(null=True)
+    # 疑似重复 (0024; app.services.similar.mark_pending): the most similar earlier appeal
+    # found after submission, its estimated similarity, and whether the same person wrote
+    # it. NULL when none was found (or the appeal came before the mark existed).
+    similar_to_id = fields.BigIntField(null=True)
+    similar_score = fields.FloatField(null=True)
+    similar_same_person = fields.BooleanField(default=False, db_default=False)
     updated_at = UtcDatetimeField(auto_now=True)
 
     class Meta:

@@ -26,6 +26,15 @@ class AppealSketch(Model):
         indexes = (Index(fields=("submitted_at",)),)
 
 
+class SimilarPending(Model):
+    # A new appeal not yet compared with the index for its 疑似重复 mark: written with the
+    # appeal, deleted by the worker that marks it (claimed with SKIP LOCKED).
+    appeal_id = fields.BigIntField(primary_key=True, generated=False)
+
+    class Meta:
+        table = "similar_pending"
+
+
 class AppealBand(Model):
     # One row per LSH band of a sketch: appeals sharing a key are candidates.
     id = fields.BigIntField(primary_key=True)

@@ -17,7 +17,14 @@ from app.domain.clock import to_local
 from app.domain.deadlines import ClockFacts, ReplyClock, reply_clock
 from app.domain.states import Status
 from app.domain.types import TYPE_LABELS, AppealType, Channel
-from app.models import Appeal, AppealBand, AppealEvent, AppealSketch, IdempotencyRecord
+from app.models import (
+    Appeal,
+    AppealBand,
+    AppealEvent,
+    AppealSketch,
+    IdempotencyRecord,
+    SimilarPending,
+)
 from app.models.rows import insert_values, mark_saved, new_row
 from app.notify import notices, outbox
 from app.rules import Rules
@@ -299,6 +306,8 @@ async def _store_in_one_statement(conn, appeal: Appeal, events: list[dict],
                           for key in sketch.keys)
         sql += (f', new_bands AS (INSERT INTO "{AppealBand._meta.db_table}" '  # noqa: S608
                 f'("appeal_id", "key") VALUES {bands})')
+        sql += (f', new_pending AS (INSERT INTO "{SimilarPending._meta.db_table}" '  # noqa: S608
+                '("appeal_id") VALUES ((SELECT id FROM new_appeal)))')
     found = await conn.execute_query_dict(sql + " SELECT id FROM new_appeal", params)  # noqa: S608
     mark_saved(appeal, found[0]["id"])
 

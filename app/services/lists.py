@@ -33,7 +33,8 @@ PAGE_SIZE = 50
 # What a list row shows (and its cursor needs): not the body, the contacts or the routing.
 COLUMNS = ("id", "tracking_number", "title", "type", "status", "department_id",
            "named_unit_id", "resident_id", "submitted_at", "reply_due_at",
-           "deadline_provisional")
+           "deadline_provisional", "merged_into_id", "similar_to_id", "similar_score",
+           "similar_same_person")
 
 
 def _blank_is_none(value: Any) -> Any:
@@ -79,6 +80,7 @@ class ListFilters(Input):
     region: Annotated[_code(REGION_MAX), Blank, Field(title="地区")] = None
     overdue: Annotated[bool, Field(title="只看超期")] = False
     supervised: Annotated[bool, Field(title="只看督办件")] = False
+    similar: Annotated[bool, Field(title="只看疑似重复")] = False
     submitted_from: Annotated[date | None, _day("提交日期起"), Field(title="提交日期起")] = None
     submitted_to: Annotated[date | None, _day("提交日期止"), Field(title="提交日期止")] = None
 
@@ -258,6 +260,8 @@ async def narrowed(query: QuerySet[Appeal], filters: ListFilters, now: datetime
         query = overdue(query, now)
     if filters.supervised:
         query = supervised(query)
+    if filters.similar:  # 疑似重复 not yet merged (app.services.similar.mark_pending)
+        query = query.filter(similar_to_id__isnull=False, merged_into_id__isnull=True)
     if filters.submitted_from:
         query = query.filter(submitted_at__gte=start_of_day(filters.submitted_from))
     if filters.submitted_to:

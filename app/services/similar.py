@@ -13,6 +13,12 @@ city and the city's other counties. A county beside a county of another city is 
 a neighbour: appeals are handled city by city, and the band keys carry the area, so one query
 per appeal stays within one city's rows.
 
+Marks (`mark_pending`). Each new appeal is queued (similar_pending, with the appeal); the
+worker compares a batch of them with the index shortly after, and stores on each the most
+similar earlier appeal that is not a report (疑似重复 on the lists): the search's cost stays
+out of the submission, whose rate would otherwise be bounded by it. A report is never
+marked: the mark would link its writer to another appeal.
+
 Search (`find`). One query: the appeals sharing a band key with the appeal's own signature
 (computed from its text, so an appeal without a sketch row is searched too), each key's
 newest PER_KEY rows; and the same person's appeals (same phone, or same resident account)
@@ -38,7 +44,8 @@ from tortoise.transactions import in_transaction
 from app.domain import similarity
 from app.domain.rules import SimilarPolicy
 from app.domain.states import AWAITING_RATING, OPEN, Status
-from app.models import Appeal, AppealBand, AppealSketch, Region
+from app.domain.types import AppealType
+from app.models import Appeal, AppealBand, AppealSketch, Region, SimilarPending
 from app.models.rows import new_row
 from app.services.detectors import Sql
 from app.services.workflow import now_utc
@@ -50,6 +57,8 @@ CANDIDATES = 200
 # The same person's appeals read per contact (phone, account), newest first.
 PER_PERSON = 50
 BATCH = 500
+# Appeals marked per transaction (about 15 ms of search each at a million appeals).
+MARK_BATCH = 100
 # Statuses a match may have: open, awaiting the resident's rating, or closed (within the
 # window, as every sketch is). Rejected appeals are never shown.
 LISTED = tuple(sorted(s.value for s in OPEN | AWAITING_RATING | {Status.CLOSED}))
@@ -167,6 +176,7 @@ async def insert(sketch: Sketch, appeal: Appeal) -> None:
                               submitted_at=appeal.submitted_at, signature=sketch.signature)
     await AppealBand.bulk_create([AppealBand(key=key, appeal_id=appeal.id)
                                   for key in sketch.keys])
+    await SimilarPending.create(appeal_id=appeal.id)
 
 
 async def prune(before: datetime) -> int:
@@ -211,6 +221,40 @@ async def _rewrite(rows: list[dict]) -> None:
         await AppealSketch.filter(appeal_id__in=ids).delete()
         await AppealSketch.bulk_create(sketches)
         await AppealBand.bulk_create(bands, batch_size=2000)
+
+
+# --- Marks -------------------------------------------------------------------------------
+
+async def mark_pending(policy: SimilarPolicy, *, now: datetime | None = None,
+                       limit: int = MARK_BATCH, only: Sequence[int] | None = None) -> int:
+    """One transaction: claim a batch of queued appeals, oldest first (SKIP LOCKED, so
+    workers share the queue), store each one's 疑似重复 mark, dequeue them; how many were
+    compared. `only`: just these appeals (tests)."""
+    async with in_transaction():
+        # Built inside the transaction: a query made before it would wait for its lock.
+        queued = SimilarPending.all() if only is None else \
+            SimilarPending.filter(appeal_id__in=list(only))
+        ids = [row.appeal_id for row in await queued.order_by("appeal_id").limit(limit)
+               .select_for_update(skip_locked=True)]
+        if not ids:
+            return 0
+        for appeal in await Appeal.filter(id__in=ids).exclude(type=AppealType.REPORT.value):
+            match = await earlier_match(appeal, policy, now=now)
+            if match is not None:
+                await Appeal.filter(id=appeal.id).update(
+                    similar_to_id=match.appeal_id, similar_score=match.similarity,
+                    similar_same_person=match.same_person)
+        await SimilarPending.filter(appeal_id__in=ids).delete()
+    return len(ids)
+
+
+async def earlier_match(appeal: Appeal, policy: SimilarPolicy, *,
+                        now: datetime | None = None) -> Match | None:
+    """The most similar appeal submitted before this one that is not a report, if any."""
+    for match in await find(appeal, policy, now=now, limit=CANDIDATES):
+        if match.appeal_id < appeal.id and match.type != AppealType.REPORT.value:
+            return match
+    return None
 
 
 # --- Search ------------------------------------------------------------------------------

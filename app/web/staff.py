@@ -103,7 +103,8 @@ async def handler_queue(request: Request, account: Account) -> Response:
     found = await lists.listing(request.query_params,
                                 lists.department_queue(account.department_id),
                                 lists.MOST_URGENT_FIRST, now=datetime.now(UTC),
-                                allowed=("status", "type", "overdue", "supervised"),
+                                allowed=("status", "type", "overdue", "supervised",
+                                         "similar"),
                                 count=True)
     department = await account.department
     pinned = await supervision.pinned(account.department_id)
@@ -126,7 +127,8 @@ async def triage_queue(request: Request, account: Account) -> Response:
         reason, bad_reason = "", {"reason": desk.REASON_ERROR}
     found = await lists.listing(request.query_params, base,
                                 lists.MOST_URGENT_FIRST, now=datetime.now(UTC),
-                                allowed=("type", "overdue", "supervised"), count=True)
+                                allowed=("type", "overdue", "supervised", "similar"),
+                                count=True)
     listed = _listed(request, found)
     listed["links"] = found.page.links({**found.filters.params(),
                                         **({"reason": reason} if reason else {})})

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from app import db  # noqa: E402
 from app.domain import similarity  # noqa: E402
-from app.models import Appeal  # noqa: E402
+from app.models import Appeal, SimilarPending  # noqa: E402
 from app.services import similar  # noqa: E402
 from tests.benchmarks.bench_search import phone_key_fast  # noqa: E402
 from tests.benchmarks.bench_stats import bench_database  # noqa: E402
@@ -458,6 +458,28 @@ async def search(url: str, setup: dict, count: int, policy, now: datetime) -> di
             "fresh_matches": [m for (a, c), m in zip(asked, matches, strict=True) if c is None]}
 
 
+async def marking(setup: dict, policy, now: datetime, count: int = 1000) -> dict:
+    """The worker's 疑似重复 marks (similar.mark_pending) for `count` queued appeals: half of
+    them planted near-duplicates, half others of the window; appeals marked per second."""
+    rng = setup["rng"]
+    planted = [i for c in setup["planted"] for i in c.ids]
+    ids = set(rng.sample(planted, min(len(planted), count // 2)))
+    newest = await Appeal.all().order_by("-id").limit(count).values_list("id", flat=True)
+    ids |= set(newest[:count - len(ids)])
+    await SimilarPending.bulk_create([SimilarPending(appeal_id=i) for i in ids])
+    t0, batches = time.perf_counter(), []
+    while True:
+        b0 = time.perf_counter()
+        done = await similar.mark_pending(policy, now=now)
+        if not done:
+            break
+        batches.append((time.perf_counter() - b0) / done * 1000)
+    seconds = time.perf_counter() - t0
+    marked = await Appeal.filter(id__in=list(ids), similar_to_id__isnull=False).count()
+    return {"appeals": len(ids), "seconds": seconds, "marked": marked,
+            "per_appeal": statistics.median(batches)}
+
+
 def signature_cost(setup: dict, runs: int = 2000) -> float:
     """Microseconds similar.sketch_of_text takes for one submission's text."""
     texts = [setup["texts"].new() for _ in range(runs)]
@@ -507,6 +529,11 @@ async def main(count: int, count_queries: int, clusters: int) -> None:
               f"({recall:.3f})")
         print(f"signature and band keys per submission (similar.sketch_of_text): "
               f"{signature_cost(setup):.0f} µs")
+        marks = await marking(setup, rules.routing.similar, now)
+        print(f"worker's 疑似重复 marks (similar.mark_pending, batches of "
+              f"{similar.MARK_BATCH}): {marks['appeals']} appeals in {marks['seconds']:.1f} s "
+              f"= {marks['appeals'] / marks['seconds']:.0f} appeals/s per worker (median "
+              f"{marks['per_appeal']:.1f} ms each); {marks['marked']} marked")
         await db.disconnect()
         assert recall >= 0.95, recall
     finally:

@@ -158,3 +158,64 @@ async def test_a_submission_with_attachments_is_indexed_and_found_too(database, 
     assert await AppealBand.filter(appeal_id=appeal.id).count() == similarity.BANDS
     rows = await _listed(await _viewer(new_client, Role.DISPATCHER), appeal.tracking_number)
     assert planted.tracking_number in rows
+
+
+# --- 疑似重复 on the lists ---------------------------------------------------------------
+
+def _row(page: str, number: str) -> str:
+    found = re.search(r'<tr class="appeal-row[^"]*">((?:(?!</tr>).)*?'
+                      + re.escape(f'href="/staff/appeals/{number}"') + r".*?)</tr>", page, re.S)
+    assert found, number
+    return found.group(1)
+
+
+async def test_the_queues_mark_a_likely_duplicate_and_filter_by_it(database, new_client):
+    body = _text(unique("queue"))
+    first = await _made("triage", None, body)
+    dup = await _made("triage", None, _edit(body, "q"))
+    alone = await _made("triage", None, _text(unique("alone")))
+    other_body = _text(unique("queue-own"))
+    handled = await _made("assigned", OWN, other_body)
+    handled_dup = await _made("assigned", OWN, _edit(other_body, "h"))
+    await similar.mark_pending(POLICY, only=[a.id for a in (first, dup, alone, handled,
+                                                            handled_dup)])
+    score = round((await Appeal.get(id=dup.id)).similar_score * 100)
+    assert score >= POLICY.min_similarity * 100
+
+    dispatcher = await _viewer(new_client, Role.DISPATCHER)
+    page = (await dispatcher.get("/staff/triage")).text
+    mark = (f'<a class="mark mark-similar" href="/staff/appeals/{dup.tracking_number}#similar"')
+    assert mark in _row(page, dup.tracking_number)
+    assert f"疑似重复 {score}%" in _row(page, dup.tracking_number)
+    for other in (first, alone):
+        assert "mark-similar" not in _row(page, other.tracking_number)
+    only = (await dispatcher.get("/staff/triage?similar=1")).text
+    assert dup.tracking_number in only
+    assert first.tracking_number not in only and alone.tracking_number not in only
+    assert 'name="similar" value="1" checked' in only
+
+    handler = await _viewer(new_client, Role.HANDLER, OWN)
+    queue = (await handler.get("/staff/queue")).text
+    assert "疑似重复" in _row(queue, handled_dup.tracking_number)
+    assert "mark-similar" not in _row(queue, handled.tracking_number)
+    narrowed = (await handler.get("/staff/queue?similar=1")).text
+    assert handled_dup.tracking_number in narrowed
+    assert handled.tracking_number not in narrowed
+
+
+async def test_a_merged_appeal_is_marked_as_such_not_as_a_duplicate(database, new_client):
+    from app.services import merging
+    from tests.factories import dispatcher
+
+    body = _text(unique("merged"))
+    main = await _made("triage", None, body)
+    member = await _made("triage", None, _edit(body, "m"))
+    await similar.mark_pending(POLICY, only=[main.id, member.id])
+    assert (await Appeal.get(id=member.id)).similar_to_id == main.id
+    await merging.merge(main, [await Appeal.get(id=member.id)], await dispatcher())
+
+    inspector = await _viewer(new_client, Role.INSPECTOR)
+    row = _row((await inspector.get("/staff/appeals")).text, member.tracking_number)
+    assert "已并单" in row and "疑似重复" not in row
+    only = (await inspector.get("/staff/appeals?similar=1")).text
+    assert member.tracking_number not in only

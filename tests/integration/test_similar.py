@@ -11,7 +11,7 @@ import random
 from datetime import timedelta
 
 from app.domain import similarity
-from app.models import Appeal, AppealBand, AppealSketch, Region
+from app.models import Appeal, AppealBand, AppealSketch, Region, SimilarPending
 from app.services import similar
 from app.services.workflow import now_utc
 from tests.conftest import unique
@@ -259,3 +259,75 @@ async def test_the_reindex_command(database):
     assert await AppealBand.filter(appeal_id=appeal.id).count() == similarity.BANDS
     refused = await asyncio.to_thread(minsheng, database, "similar", "reindex", "--days", "0")
     assert refused.returncode == 2 and "天数应为" in refused.stderr
+
+
+# --- 疑似重复 marks (similar.mark_pending) --------------------------------------------------
+
+async def _mark(*appeals: Appeal) -> dict[int, Appeal]:
+    await similar.mark_pending(POLICY, only=[a.id for a in appeals])
+    return {a.id: a for a in await Appeal.filter(id__in=[a.id for a in appeals])}
+
+
+async def test_each_new_appeal_is_marked_with_its_most_similar_earlier_appeal(database):
+    body = _text(unique("mark"))
+    first = await _appeal(body)
+    dup = await _appeal(_edit(body, "m"))
+    unrelated = await _appeal(_text(unique("alone")))
+    copied = _edit(body, "copy", changes=3)
+    report = await _appeal(copied, type="report", named_unit="990100-zhujian")
+    later = await _appeal(copied)  # the report is its exact twin, yet never its mark
+    phone = _phone()
+    mine = await _appeal(_text(unique("mine")), contact_phone=phone)
+    again = await _appeal(_edit(mine.body, "again"),
+                          contact_phone=phone)
+    ids = [a.id for a in (first, dup, unrelated, report, later, mine, again)]
+    assert await SimilarPending.filter(appeal_id__in=ids).count() == len(ids)
+
+    marked = await _mark(first, dup, unrelated, report, later, mine, again)
+
+    assert not await SimilarPending.filter(appeal_id__in=ids).exists()
+    best = await similar.earlier_match(marked[dup.id], POLICY)
+    assert marked[dup.id].similar_to_id == first.id == best.appeal_id
+    assert marked[dup.id].similar_score == best.similarity >= POLICY.min_similarity
+    assert not marked[dup.id].similar_same_person
+    assert marked[later.id].similar_to_id in {first.id, dup.id}
+    for alone in (first, unrelated, report, mine):
+        assert marked[alone.id].similar_to_id is None, alone.title
+        assert marked[alone.id].similar_score is None
+    assert marked[again.id].similar_to_id == mine.id and marked[again.id].similar_same_person
+    # Marked once: a second pass finds nothing queued and changes nothing.
+    assert await similar.mark_pending(POLICY, only=ids) == 0
+
+
+async def test_workers_marking_at_once_take_each_appeal_once(database):
+    body = _text(unique("race"))
+    appeals = [await _appeal(body)] + [await _appeal(_edit(body, str(n))) for n in range(7)]
+    ids = [a.id for a in appeals]
+    done = await asyncio.gather(*(similar.mark_pending(POLICY, only=ids, limit=3)
+                                  for _ in range(4)))
+    while sum(done) < len(ids):  # SQLite runs them one after another, three at a time
+        more = await similar.mark_pending(POLICY, only=ids, limit=3)
+        assert more, done
+        done.append(more)
+    assert sum(done) == len(ids)
+    marks = dict(await Appeal.filter(id__in=ids).values_list("id", "similar_to_id"))
+    assert marks[ids[0]] is None
+    assert all(marks[i] is not None and marks[i] < i for i in ids[1:])
+
+
+async def test_the_worker_marks_new_appeals(database, rules):
+    from app.notify.worker import OutboxWorker
+    from app.worker import POLL_SECONDS, SIMILAR_MARK_SECONDS, periodic_jobs, run_worker
+    from tests.conftest import test_settings
+
+    settings = test_settings(database)
+    jobs = periodic_jobs(settings, rules)
+    assert SIMILAR_MARK_SECONDS <= POLL_SECONDS
+    body = _text(unique("job"))
+    first, dup = await _appeal(body), await _appeal(_edit(body, "job"))
+    # What earlier tests queued would come first (oldest first): those tests are over.
+    await SimilarPending.filter(appeal_id__lt=first.id).delete()
+    await run_worker(settings, asyncio.Event(), jobs, once=True,
+                     outbox=OutboxWorker(settings, only_ids=[]))
+    assert not await SimilarPending.filter(appeal_id__in=[first.id, dup.id]).exists()
+    assert (await Appeal.get(id=dup.id)).similar_to_id == first.id
