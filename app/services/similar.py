@@ -238,10 +238,12 @@ async def mark_pending(policy: SimilarPolicy, *, now: datetime | None = None,
                .select_for_update(skip_locked=True)]
         if not ids:
             return 0
-        for appeal in await Appeal.filter(id__in=ids).exclude(type=AppealType.REPORT.value):
-            match = await earlier_match(appeal, policy, now=now)
+        found = {appeal.id: await earlier_match(appeal, policy, now=now) for appeal in
+                 await Appeal.filter(id__in=ids).exclude(type=AppealType.REPORT.value)}
+        # Written after every search, so the appeals' rows are locked only for the writes.
+        for appeal_id, match in found.items():
             if match is not None:
-                await Appeal.filter(id=appeal.id).update(
+                await Appeal.filter(id=appeal_id).update(
                     similar_to_id=match.appeal_id, similar_score=match.similarity,
                     similar_same_person=match.same_person)
         await SimilarPending.filter(appeal_id__in=ids).delete()
