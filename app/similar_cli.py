@@ -1,11 +1,16 @@
 """`similar` commands: the similar-appeals index (app.services.similar) from a shell.
 
     minsheng similar reindex [--days N]
+    minsheng similar mark [--days N]
 
-rebuilds the sketches and band keys of the appeals of the last N days (default: the
-window of routing.yaml `similar:`, and a day more) from their text: after an upgrade
+`reindex` rebuilds the sketches and band keys of the appeals of the last N days (default:
+the window of routing.yaml `similar:`, and a day more) from their text: after an upgrade
 (appeals stored before migration 0021 have none), after the similarity parameters or the
-region tree changed. Idempotent, a batch at a time; submissions go on meanwhile."""
+region tree changed. Idempotent, a batch at a time; submissions go on meanwhile.
+
+`mark` queues the appeals of the last N days (default: the window) that carry no 疑似重复
+mark for the worker to compare: after upgrading to migration 0024, or after the thresholds
+changed (run `reindex` first where the index changed)."""
 
 from __future__ import annotations
 
@@ -43,6 +48,12 @@ def add_subcommands(commands: argparse._SubParsersAction, run_db: RunDb,
     reindex.add_argument("--days", type=_days, default=None, metavar="N",
                          help="how many days back (default: window_days + 1)")
     reindex.set_defaults(func=cmd_reindex, run_db=run_db, window_days=window_days)
+    mark = similar_commands.add_parser(
+        "mark", help="queue the unmarked appeals of the last N days for the worker's 疑似重复 "
+                     "marks (default: the similar window)")
+    mark.add_argument("--days", type=_days, default=None, metavar="N",
+                      help="how many days back (default: window_days)")
+    mark.set_defaults(func=cmd_mark, run_db=run_db, window_days=window_days)
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
@@ -52,6 +63,19 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         days = args.days or await args.window_days() + 1
         count = await similar.reindex(datetime.now(UTC) - timedelta(days=days))
         print(f"已重建最近 {days} 天 {count} 件诉求的相似诉求索引。")
+        return 0
+
+    return _run(args, work)
+
+
+def cmd_mark(args: argparse.Namespace) -> int:
+    from app.services import similar
+
+    async def work() -> int:
+        days = args.days or await args.window_days()
+        count = await similar.queue_unmarked(datetime.now(UTC) - timedelta(days=days))
+        print(f"已将最近 {days} 天 {count} 件尚无疑似重复标记的诉求排入比对队列，"
+              "由 worker 陆续比对。")
         return 0
 
     return _run(args, work)

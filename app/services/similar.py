@@ -250,6 +250,26 @@ async def mark_pending(policy: SimilarPolicy, *, now: datetime | None = None,
     return len(ids)
 
 
+async def queue_unmarked(since: datetime) -> int:
+    """Queue for marking the appeals submitted since `since` that carry no mark (not
+    reports): after upgrading to migration 0024, or after the thresholds changed. A batch
+    at a time by id; an appeal already queued is left as it is. How many were queued."""
+    queued, after = 0, 0
+    while True:
+        ids = await Appeal.filter(submitted_at__gte=since, id__gt=after,
+                                  similar_to_id__isnull=True) \
+            .exclude(type=AppealType.REPORT.value).order_by("id").limit(BATCH) \
+            .values_list("id", flat=True)
+        if not ids:
+            return queued
+        waiting = set(await SimilarPending.filter(appeal_id__in=ids)
+                      .values_list("appeal_id", flat=True))
+        fresh = [SimilarPending(appeal_id=i) for i in ids if i not in waiting]
+        await SimilarPending.bulk_create(fresh, ignore_conflicts=True)
+        queued += len(fresh)
+        after = ids[-1]
+
+
 async def earlier_match(appeal: Appeal, policy: SimilarPolicy, *,
                         now: datetime | None = None) -> Match | None:
     """The most similar appeal submitted before this one that is not a report, if any."""

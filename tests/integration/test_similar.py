@@ -331,3 +331,25 @@ async def test_the_worker_marks_new_appeals(database, rules):
                      outbox=OutboxWorker(settings, only_ids=[]))
     assert not await SimilarPending.filter(appeal_id__in=[first.id, dup.id]).exists()
     assert (await Appeal.get(id=dup.id)).similar_to_id == first.id
+
+
+async def test_the_mark_command_queues_the_window_s_unmarked_appeals(database):
+    from tests.integration.test_cli_database import minsheng
+
+    body = _text(unique("queue-cli"))
+    first, dup = await _appeal(body), await _appeal(_edit(body, "cli"))
+    report = await _appeal(_edit(body, "rep"), type="report", named_unit="990100-zhujian")
+    old = await _appeal(_edit(body, "old"), at=now_utc() - timedelta(days=5))
+    ids = [first.id, dup.id, report.id, old.id]
+    await SimilarPending.filter(appeal_id__in=ids).delete()  # as if stored before 0024
+    done = await asyncio.to_thread(minsheng, database, "similar", "mark", "--days", "2")
+    assert done.returncode == 0, done.stderr
+    assert "已将最近 2 天" in done.stdout
+    queued = set(await SimilarPending.filter(appeal_id__in=ids)
+                 .values_list("appeal_id", flat=True))
+    assert queued == {first.id, dup.id}  # not the report, not the older one
+    again = await asyncio.to_thread(minsheng, database, "similar", "mark", "--days", "2")
+    assert again.returncode == 0
+    assert await SimilarPending.filter(appeal_id__in=ids).count() == 2
+    await similar.mark_pending(POLICY, only=ids)
+    assert (await Appeal.get(id=dup.id)).similar_to_id == first.id
