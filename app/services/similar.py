@@ -251,23 +251,24 @@ async def mark_pending(policy: SimilarPolicy, *, now: datetime | None = None,
 
 
 async def queue_unmarked(since: datetime) -> int:
-    """Queue for marking the appeals submitted since `since` that carry no mark (not
+    """Queue for marking the indexed appeals submitted since `since` that carry no mark (not
     reports): after upgrading to migration 0024, or after the thresholds changed. A batch
-    at a time by id; an appeal already queued is left as it is. How many were queued."""
+    at a time by id over the index (which holds only the window), so a city's older
+    appeals are never read; an appeal already queued is left as it is. How many queued."""
     queued, after = 0, 0
     while True:
-        ids = await Appeal.filter(submitted_at__gte=since, id__gt=after,
-                                  similar_to_id__isnull=True) \
-            .exclude(type=AppealType.REPORT.value).order_by("id").limit(BATCH) \
-            .values_list("id", flat=True)
-        if not ids:
+        batch = await AppealSketch.filter(submitted_at__gte=since, appeal_id__gt=after) \
+            .order_by("appeal_id").limit(BATCH).values_list("appeal_id", flat=True)
+        if not batch:
             return queued
+        after = batch[-1]
+        ids = await Appeal.filter(id__in=batch, similar_to_id__isnull=True) \
+            .exclude(type=AppealType.REPORT.value).values_list("id", flat=True)
         waiting = set(await SimilarPending.filter(appeal_id__in=ids)
                       .values_list("appeal_id", flat=True))
         fresh = [SimilarPending(appeal_id=i) for i in ids if i not in waiting]
         await SimilarPending.bulk_create(fresh, ignore_conflicts=True)
         queued += len(fresh)
-        after = ids[-1]
 
 
 async def earlier_match(appeal: Appeal, policy: SimilarPolicy, *,
