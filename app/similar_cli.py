@@ -42,19 +42,16 @@ def add_subcommands(commands: argparse._SubParsersAction, run_db: RunDb,
         "similar", help="similar appeals (并单): rebuild the index of recent appeals")
     similar_commands = similar.add_subparsers(dest="similar_command", metavar="COMMAND",
                                               required=True)
-    reindex = similar_commands.add_parser(
-        "reindex", help="rebuild the sketches of the appeals of the last N days from their "
-                        "text (default: the similar window and a day more); idempotent")
-    reindex.add_argument("--days", type=_days, default=None, metavar="N",
-                         help="how many days back (default: window_days + 1)")
-    reindex.set_defaults(func=cmd_reindex, run_db=run_db, window_days=window_days)
-    mark = similar_commands.add_parser(
-        "mark", help="queue the unmarked appeals of the last N days for the worker's 疑似重复 "
-                     "marks (default: the similar window)")
-    mark.add_argument("--days", type=_days, default=None, metavar="N",
-                      help="how many days back (default: window_days)")
-    mark.set_defaults(func=cmd_mark, run_db=run_db, window_days=window_days)
-
+    for name, func, summary, default in (
+            ("reindex", cmd_reindex, "rebuild the sketches of the appeals of the last N days "
+             "from their text (default: the similar window and a day more); idempotent",
+             "window_days + 1"),
+            ("mark", cmd_mark, "queue the unmarked appeals of the last N days for the "
+             "worker's 疑似重复 marks (default: the similar window)", "window_days")):
+        command = similar_commands.add_parser(name, help=summary)
+        command.add_argument("--days", type=_days, default=None, metavar="N",
+                             help=f"how many days back (default: {default})")
+        command.set_defaults(func=func, run_db=run_db, window_days=window_days)
 
 def cmd_reindex(args: argparse.Namespace) -> int:
     from app.services import similar
