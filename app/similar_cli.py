@@ -39,7 +39,7 @@ def add_subcommands(commands: argparse._SubParsersAction, run_db: RunDb,
     """Register `similar`; `window_days()` gives the live rules' window (with the
     database open)."""
     similar = commands.add_parser(
-        "similar", help="similar appeals (并单): rebuild the index of recent appeals")
+        "similar", help="similar appeals (并单): rebuild the index, queue 疑似重复 marks")
     similar_commands = similar.add_subparsers(dest="similar_command", metavar="COMMAND",
                                               required=True)
     for name, func, summary, default in (

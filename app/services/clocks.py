@@ -25,7 +25,7 @@ from app.schemas.appeals import InfoSupplied, Rating
 from app.schemas.limits import EXTENSION_DAYS_MIN
 from app.schemas.staff import AskInfo, ExtensionDecision, ExtensionRequest
 from app.services.errors import ServiceError
-from app.services.workflow import RESIDENT, SYSTEM, Actor, now_utc, transition
+from app.services.workflow import RESIDENT, SYSTEM, Actor, last_event, now_utc, transition
 
 
 async def _pauses(appeal: Appeal, extra: tuple[datetime, datetime] | None = None) -> list:
@@ -62,7 +62,7 @@ async def ask_info(appeal: Appeal, actor: Actor, form: AskInfo) -> Appeal:
 async def supply_info(rules: Rules, appeal: Appeal, form: InfoSupplied) -> Appeal:
     """The resident's answer ends the pause; the deadline moves by the working days waited."""
     at = now_utc()
-    asked = await AppealEvent.filter(appeal_id=appeal.id, kind="ask_info").order_by("-id").first()
+    asked = await last_event(appeal, Event.ASK_INFO)
     if appeal.status not in AWAITING_RESIDENT or asked is None:
         raise ServiceError("该诉求目前不需要补充材料。", "info", "illegal_transition")
     clock = await clock_for(rules, appeal, extra_pause=(asked.at, at))
@@ -98,8 +98,7 @@ async def decide_extension(rules: Rules, appeal: Appeal, actor: Actor,
     days = appeal.extension_requested_days
     if not days:
         raise ServiceError("没有待审批的延期申请。", "decision")
-    request = await AppealEvent.filter(appeal_id=appeal.id, kind="extension_request") \
-        .order_by("-id").first()
+    request = await last_event(appeal, Event.EXTENSION_REQUEST)
     if request is not None and actor.account is not None and request.actor_id == actor.account.id:
         raise ServiceError("不能审批自己提出的延期申请。", "decision", "forbidden")
     if form.decision == "refuse":

@@ -28,7 +28,7 @@ from app.domain.outcomes import RATINGS
 from app.domain.sla_policy import FollowupPolicy
 from app.domain.states import Event, Status
 from app.domain.types import AppealType
-from app.models import Appeal, AppealEvent
+from app.models import Appeal
 from app.notify import notices
 from app.rules import Rules
 from app.schemas.followup import SOLVED, Followup
@@ -36,7 +36,7 @@ from app.services.detectors import Sql
 from app.services.errors import ServiceError
 from app.services.lists import PAGE_SIZE, read_seek_cursor, seek_cursor
 from app.services.supervision import department_people
-from app.services.workflow import Actor, now_utc, transition
+from app.services.workflow import Actor, last_event, now_utc, transition
 
 ALWAYS = (AppealType.COMPLAINT.value, AppealType.REPORT.value)
 BUCKETS = 1000  # the share is taken as id % 1000 < share × 1000
@@ -126,8 +126,7 @@ async def due(rules: Rules, now: datetime, after: str | None = None,
 async def _tell_department(appeal: Appeal, note: str) -> None:
     if appeal.department_id is None:
         return
-    event = await AppealEvent.filter(appeal_id=appeal.id,
-                                     kind=Event.FOLLOWUP_UNSOLVED.value).order_by("-id").first()
+    event = await last_event(appeal, Event.FOLLOWUP_UNSOLVED)
     department, people = await department_people(appeal.department_id)
     await notices.followup_reopened(appeal, department, people, note, f"reopened:{event.id}")
 

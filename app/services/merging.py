@@ -26,9 +26,9 @@ from tortoise.transactions import in_transaction
 
 from app.domain.states import OPEN, STATUS_LABELS, Event, Status
 from app.domain.types import AppealType
-from app.models import Appeal, AppealEvent
+from app.models import Appeal
 from app.services.errors import ServiceError
-from app.services.workflow import Actor, followers, move, now_utc, transition
+from app.services.workflow import Actor, followers, last_event, move, now_utc, transition
 
 MAX_MEMBERS = 200
 # What a member takes from its main, and gets back from its own record on an undo.
@@ -121,8 +121,7 @@ async def unmerge(member: Appeal, actor: Actor, reason: str) -> Appeal:
         raise ServiceError("该诉求没有并入其他诉求。", None, "illegal_transition")
     if Status(member.status) not in OPEN:
         raise ServiceError("该诉求已随主诉求答复，不能再撤销并单。", None, "illegal_transition")
-    merged = await AppealEvent.filter(appeal_id=member.id, kind=Event.MERGE.value) \
-        .order_by("-id").first()
+    merged = await last_event(member, Event.MERGE)
     if merged is None or not (merged.data or {}).get("own"):
         raise ServiceError("找不到并单前的记录，无法撤销。", None)
     own = merged.data["own"]

@@ -18,7 +18,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from app.domain.states import AWAITING_RESIDENT, WITH_DEPARTMENT, Event
-from app.models import Appeal, AppealEvent, Department, RulesVersion
+from app.models import Appeal, Department, RulesVersion
 from app.rules import Rules
 from app.schemas.reference import (
     HOT_TOPICS_MAX,
@@ -31,7 +31,7 @@ from app.schemas.reference import (
 )
 from app.services import audit_log, clocks, rules_store
 from app.services.errors import Conflict, ServiceError, ValidationFailed
-from app.services.workflow import SYSTEM, Actor, now_utc, transition
+from app.services.workflow import SYSTEM, Actor, last_event, now_utc, transition
 from app.settings import ROOT
 
 BATCH = 200
@@ -182,8 +182,7 @@ async def _give_back(rules: Rules, appeal: Appeal, actor: Actor, name: str,
                                "extension_requested_days": 0, "info_request": ""}
     if appeal.status in AWAITING_RESIDENT:
         # The wait for the resident ends here: in triage the clock runs again.
-        asked = await AppealEvent.filter(appeal_id=appeal.id, kind=Event.ASK_INFO.value) \
-            .order_by("-id").first()
+        asked = await last_event(appeal, Event.ASK_INFO)
         if asked is not None:
             clock = await clocks.clock_for(rules, appeal, extra_pause=(asked.at, at))
             changes.update(reply_due_at=clock.deadline.due_at, warn_at=clock.warn_at,

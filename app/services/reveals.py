@@ -22,7 +22,7 @@ from app.domain.masking import KIND_LABELS, find_personal_data, mask_email, mask
 from app.domain.states import Event
 from app.models import Account, Appeal, AppealEvent, AppealReply, Reveal
 from app.services.errors import ServiceError, ValidationFailed
-from app.services.workflow import Actor, now_utc, transition
+from app.services.workflow import Actor, last_event, now_utc, transition
 
 # Reasons offered on the form; "other" asks for the reason typed.
 REASONS = {
@@ -176,8 +176,7 @@ async def reveal(appeal: Appeal, account: Account, choice: str, reason: str, *,
                          note=f"查看{label}，理由：{reason}",
                          data={"place": place.key, "position": position, "kind": kind,
                                "reason": reason})
-        event = await AppealEvent.filter(appeal_id=appeal.id, kind=Event.REVEAL.value) \
-            .order_by("-id").first()
+        event = await last_event(appeal, Event.REVEAL)
         await Reveal.create(appeal_id=appeal.id, event=event, actor=account,
                             actor_label=Actor.of(account).label, at=now, place=place.key,
                             position=position, kind=kind, reason=reason[:REASON_TEXT_MAX])

@@ -22,7 +22,7 @@ from app.schemas.staff import Reply
 from app.services import handling
 from app.services.errors import ServiceError
 from app.services.merging import lockstep
-from app.services.workflow import Actor, transition
+from app.services.workflow import Actor, last_event, transition
 
 SENT = "已答复"
 SUBMITTED = "答复已提交部门负责人审核"
@@ -58,8 +58,7 @@ async def submit(appeal: Appeal, actor: Actor, form: Reply) -> Appeal:
     async with in_transaction():
         appeal = await transition(appeal, Event.SUBMIT_REPLY, actor, note=SUBMITTED,
                                   data={"text": form.reply}, public=False)
-        event = await AppealEvent.filter(appeal_id=appeal.id, kind=Event.SUBMIT_REPLY.value) \
-            .order_by("-id").first()
+        event = await last_event(appeal, Event.SUBMIT_REPLY)
         department = await Department.get(id=appeal.department_id)
         heads = await Account.filter(role=Role.HEAD.value, department_id=appeal.department_id,
                                      is_active=True).exclude(email=None)
@@ -74,8 +73,7 @@ async def pending(appeal: Appeal) -> AppealEvent | None:
     """The reply waiting for review: the appeal's last SUBMIT_REPLY, while it waits."""
     if appeal.status != Status.REVIEW:
         return None
-    return await AppealEvent.filter(appeal_id=appeal.id, kind=Event.SUBMIT_REPLY.value) \
-        .order_by("-id").first().prefetch_related("actor")
+    return await last_event(appeal, Event.SUBMIT_REPLY).prefetch_related("actor")
 
 
 async def _waiting(appeal: Appeal, actor: Actor) -> AppealEvent:

@@ -6,11 +6,11 @@ from tortoise.transactions import in_transaction
 
 from app.domain.outcomes import REJECT_REASONS
 from app.domain.states import Event
-from app.models import Appeal, AppealEvent
+from app.models import Appeal
 from app.notify import notices
 from app.schemas.staff import Reject
 from app.services.merging import lockstep
-from app.services.workflow import Actor, now_utc, transition
+from app.services.workflow import Actor, last_event, now_utc, transition
 
 
 async def reject(appeal: Appeal, actor: Actor, form: Reject) -> Appeal:
@@ -31,8 +31,7 @@ async def reject(appeal: Appeal, actor: Actor, form: Reject) -> Appeal:
 
 async def rejection(appeal: Appeal) -> dict | None:
     """Why the appeal was refused, as the resident may read it; None if it was not."""
-    event = await AppealEvent.filter(appeal_id=appeal.id, kind=Event.REJECT.value) \
-        .order_by("-id").first()
+    event = await last_event(appeal, Event.REJECT)
     if event is None:
         return None
     data = event.data or {}

@@ -41,6 +41,12 @@ def _marks(appeal: Appeal, event: Event) -> dict[str, Any]:
     return {}
 
 
+def last_event(appeal: Appeal, event: Event | str):
+    """The appeal's latest event of this kind (a query; await it), None if there is none."""
+    return AppealEvent.filter(appeal_id=appeal.id, kind=Event(event).value) \
+        .order_by("-id").first()
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
